@@ -1,0 +1,113 @@
+"""The `inspect` command line. Every subcommand goes through scapinspect's public objects; errors
+become one line on stderr and exit status 2, never a traceback."""
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterable
+
+import click
+
+from .parsers.errors import ScapError
+
+EXIT_BAD_INPUT = 2
+
+
+def _escape_terminal(line: str) -> str:
+    """Names from a capture are hostile: show control characters as visible escapes."""
+    if not any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 or c in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+               for c in line):
+        return line
+    out = []
+    for c in line:
+        o = ord(c)
+        if o < 0x20 or 0x7F <= o < 0xA0 or c in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069":
+            out.append(f"\\x{o:02x}" if o < 0x100 else f"\\u{o:04x}")
+        elif 0xDC80 <= o <= 0xDCFF:   # undecodable byte kept by surrogateescape
+            out.append(f"\\x{o - 0xDC00:02x}")
+        else:
+            out.append(c)
+    return "".join(out)
+
+
+def emit(lines: Iterable[str], raw: bool = False) -> None:
+    """Write lines to stdout as bytes, flushing in batches; a closed pipe ends quietly."""
+    out = sys.stdout.buffer
+    buf: list[bytes] = []
+    try:
+        for line in lines:
+            if not raw:
+                line = _escape_terminal(line)
+            buf.append(line.encode("utf-8", "surrogateescape") + b"\n")
+            if len(buf) >= 512:
+                out.write(b"".join(buf))
+                out.flush()
+                buf.clear()
+        if buf:
+            out.write(b"".join(buf))
+        out.flush()
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(0)
+
+
+def fail(msg: str) -> None:
+    click.echo(f"inspect: {msg}", err=True)
+    sys.exit(EXIT_BAD_INPUT)
+
+
+def report_warnings(warnings: list[str], strict: bool) -> None:
+    for w in warnings:
+        click.echo(f"inspect: warning: {w}", err=True)
+    if strict and warnings:
+        sys.exit(EXIT_BAD_INPUT)
+
+
+@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """Inspect sysdig/Falco .scap captures: events, commands, connections and I/O."""
+    if ctx.invoked_subcommand is None:
+        click.echo(ctx.get_help())
+
+
+@main.command("events")
+@click.argument("capture", type=click.Path(dir_okay=False))
+@click.argument("filter_expr", required=False, default=None, metavar="[FILTER]")
+@click.option("-j", "--json", "as_json", is_flag=True, help="one JSON object per event, as sysdig -j")
+@click.option("--compat", type=click.Choice(["0.29", "0.41"]), default=None,
+              help="print as this sysdig version (default: chosen from the capture's event style)")
+@click.option("--strict", is_flag=True, help="exit 2 on a truncated or damaged capture")
+@click.option("--raw", is_flag=True, help="do not escape control characters from the capture")
+def events_cmd(capture: str, filter_expr: str | None, as_json: bool, compat: str | None, strict: bool,
+               raw: bool) -> None:
+    """Print every event of CAPTURE as `sysdig -r CAPTURE [FILTER]` does."""
+    from .render.events import EventStream, detect_compat, json_lines, profile, text_lines
+    from .parsers.reader import ScapReader
+
+    try:
+        mode = compat or detect_compat(capture)
+        reader = ScapReader(capture, strict=strict)
+        stream = EventStream(reader, profile(mode))
+        if filter_expr:
+            stream = _filtered(stream, filter_expr)
+        emit(json_lines(stream) if as_json else text_lines(stream), raw=raw)
+    except ScapError as e:
+        fail(str(e))
+    report_warnings(reader.warnings, strict)
+
+
+def _filtered(stream, expr: str):
+    try:
+        from .filters.stream import filter_stream
+    except ImportError:
+        fail(f"filters are not supported yet: {expr!r}")
+    try:
+        return filter_stream(stream, expr)
+    except ValueError as e:
+        fail(str(e))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,112 @@
+"""Typed reads of event parameters (scap-format.md §4). Every reader returns None for an absent or
+empty parameter and never raises on short data."""
+from __future__ import annotations
+
+import socket
+import struct
+
+from .reader import Event
+
+_I = {1: struct.Struct("<b"), 2: struct.Struct("<h"), 4: struct.Struct("<i"), 8: struct.Struct("<q")}
+_U = {1: struct.Struct("<B"), 2: struct.Struct("<H"), 4: struct.Struct("<I"), 8: struct.Struct("<Q")}
+
+# PPM_AF_* socket families as the driver writes them
+AF_UNIX, AF_INET, AF_INET6 = 1, 2, 10
+
+
+def as_int(raw, signed: bool = True) -> int | None:
+    """An integer of the raw param's own width (1, 2, 4 or 8 bytes)."""
+    if raw is None:
+        return None
+    st = (_I if signed else _U).get(len(raw))
+    if st is None:
+        if len(raw) > 8:
+            st = (_I if signed else _U)[8]
+            return st.unpack_from(raw, 0)[0]
+        return None
+    return st.unpack_from(raw, 0)[0]
+
+
+def p_int(ev: Event, i: int, signed: bool = True) -> int | None:
+    return as_int(ev.raw(i), signed)
+
+
+def p_str(ev: Event, i: int) -> str | None:
+    """A CHARBUF/FSPATH: the bytes up to the first NUL, decoded losslessly."""
+    raw = ev.raw(i)
+    if raw is None:
+        return None
+    b = bytes(raw)
+    n = b.find(b"\0")
+    if n >= 0:
+        b = b[:n]
+    return b.decode("utf-8", "surrogateescape")
+
+
+def p_bytes(ev: Event, i: int) -> bytes | None:
+    raw = ev.raw(i)
+    return None if raw is None else bytes(raw)
+
+
+def split_list(raw: bytes | None) -> list[str]:
+    """A NUL-separated BYTEBUF list (execve args/env/cgroups)."""
+    if not raw:
+        return []
+    if raw.endswith(b"\0"):
+        raw = raw[:-1]
+    return [x.decode("utf-8", "surrogateescape") for x in raw.split(b"\0")]
+
+
+def ipv4_str(b: bytes) -> str:
+    return f"{b[0]}.{b[1]}.{b[2]}.{b[3]}"
+
+
+def ipv6_str(b: bytes) -> str:
+    return socket.inet_ntop(socket.AF_INET6, bytes(b))
+
+
+V4_MAPPED_PREFIX = b"\0" * 10 + b"\xff\xff"
+
+
+def is_v4_mapped(b: bytes) -> bool:
+    return bytes(b[:12]) == V4_MAPPED_PREFIX
+
+
+def parse_sockaddr(raw) -> tuple | None:
+    """('inet', ip4bytes, port) / ('inet6', ip16bytes, port) / ('unix', path) / ('other', family)."""
+    if raw is None or len(raw) == 0:
+        return None
+    fam = raw[0]
+    if fam == AF_INET:
+        if len(raw) < 7:
+            return ("bad4",)
+        return ("inet", bytes(raw[1:5]), struct.unpack_from("<H", raw, 5)[0])
+    if fam == AF_INET6:
+        if len(raw) < 19:
+            return ("bad6",)
+        return ("inet6", bytes(raw[1:17]), struct.unpack_from("<H", raw, 17)[0])
+    if fam == AF_UNIX:
+        path = bytes(raw[1:]).split(b"\0", 1)[0]
+        return ("unix", path.decode("utf-8", "surrogateescape"))
+    return ("other", fam)
+
+
+def parse_socktuple(raw) -> tuple | None:
+    """('inet', sip, sport, dip, dport) with 4-byte ips, ('inet6', ...16-byte ips...),
+    ('unix', src_ptr, dst_ptr, path) or ('other', family)."""
+    if raw is None or len(raw) == 0:
+        return None
+    fam = raw[0]
+    if fam == AF_INET and len(raw) >= 13:
+        sport = struct.unpack_from("<H", raw, 5)[0]
+        dport = struct.unpack_from("<H", raw, 11)[0]
+        return ("inet", bytes(raw[1:5]), sport, bytes(raw[7:11]), dport)
+    if fam == AF_INET6 and len(raw) >= 37:
+        sport = struct.unpack_from("<H", raw, 17)[0]
+        dport = struct.unpack_from("<H", raw, 35)[0]
+        return ("inet6", bytes(raw[1:17]), sport, bytes(raw[19:35]), dport)
+    if fam == AF_UNIX and len(raw) >= 17:
+        src, dst = struct.unpack_from("<QQ", raw, 1)
+        path = bytes(raw[17:]).split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
+        return ("unix", src, dst, path)
+    return ("other", fam)

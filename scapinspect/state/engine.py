@@ -1,0 +1,952 @@
+"""The state engine: replays events over the thread and fd tables the way libsinsp's parser does,
+so that every event can be shown with the process and file descriptor it touched.
+
+``StateEngine.process(ev)`` updates the tables and returns the event's context (thread, fd, latency,
+error code). Removals (close, procexit) take effect at the start of the next event, as in libsinsp, so
+an event is always rendered with the state *after* it was parsed.
+"""
+from __future__ import annotations
+
+from ..parsers import metadata as md
+from ..parsers.eventtable import EF_SKIPPARSERESET, EF_USES_FD, EventTable, head
+from ..parsers.params import (
+    AF_INET,
+    AF_INET6,
+    AF_UNIX,
+    as_int,
+    ipv4_str,
+    ipv6_str,
+    is_v4_mapped,
+    p_bytes,
+    p_int,
+    p_str,
+    parse_sockaddr,
+    parse_socktuple,
+    split_list,
+)
+from ..parsers.reader import Event, Section
+from .model import (
+    AT_FDCWD,
+    CL_ACTIVE,
+    CL_CHILD_IN_PIDNS,
+    CL_CLONE_FILES,
+    CL_CLONE_INVERTED,
+    CL_CLONE_THREAD,
+    CL_CLONE_VFORK,
+    CL_CLOSED,
+    CL_IS_MAIN_THREAD,
+    CL_PIPE_DST,
+    CL_PIPE_SRC,
+    O_DIRECTORY,
+    ROLE_CLIENT,
+    ROLE_NONE,
+    ROLE_SERVER,
+    FdInfo,
+    ThreadInfo,
+    concat_paths,
+    fd_from_entry,
+)
+
+EINPROGRESS = 115
+SCHEDSWITCH_6_E = 152
+CONTAINER_JSON = frozenset({272, 324})
+CLONE_EXITS = frozenset({15, 157, 217, 223, 183, 219, 225, 185, 221, 227, 335})
+EXECVE_EXITS = frozenset({13, 155, 173, 215, 231, 283, 289, 293, 331})
+PROCEXIT = frozenset({16, 186})
+# IPPROTO_*/SOCK_* values the socket() parser needs
+SOCK_STREAM, SOCK_DGRAM, SOCK_RAW = 1, 2, 3
+IPPROTO_IP, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_RAW = 0, 1, 6, 17, 255
+PPM_AF_NETLINK = 16
+# where current (exit-only) events carry their fd (libscap's get_exit_event_fd_location)
+_EXIT_FD_LOCATION = {
+    **dict.fromkeys((
+        "setns", "listen", "shutdown", "fchdir", "lseek", "llseek", "ioctl", "fstat", "close", "getdents",
+        "getdents64", "flock", "copy_file_range", "fcntl", "dup", "dup2", "dup3", "newfstatat", "fchownat",
+        "fchmodat", "mkdirat", "unlinkat", "mknodat", "sendmmsg", "recvmmsg", "io_uring_register",
+        "io_uring_enter", "setsockopt", "getsockopt", "fsconfig", "finit_module", "fchmod", "fchown"), 1),
+    **dict.fromkeys((
+        "read", "pread", "bind", "write", "pwrite", "recv", "send", "sendto", "sendmsg", "sendfile", "splice",
+        "writev", "pwritev", "connect", "symlinkat"), 2),
+    "recvfrom": 3, "readv": 3, "preadv": 3, "recvmsg": 5, "mmap": 8, "mmap2": 8,
+}
+
+
+class EventContext:
+    """What the state said about one event, right after it was parsed."""
+
+    __slots__ = ("tinfo", "fdinfo", "fd", "errorcode", "latency")
+
+    def __init__(self, tinfo, fdinfo, fd, errorcode, latency):
+        self.tinfo = tinfo
+        self.fdinfo = fdinfo
+        self.fd = fd
+        self.errorcode = errorcode
+        self.latency = latency
+
+
+class StateEngine:
+    """Threads, processes, fds and users of one capture, updated event by event."""
+
+    def __init__(self, table: EventTable | None = None, *, modern: bool = False):
+        """``modern`` follows current libsinsp where it differs from 0.29.3 (vfork children)."""
+        self.table = table or head()
+        self.modern = modern
+        self._recently_exited: set[int] = set()
+        self.threads: dict[int, ThreadInfo] = {}
+        self.users: dict[int, md.UserEntry] = {}
+        self.groups: dict[int, md.GroupEntry] = {}
+        self.machine: md.MachineInfo | None = None
+        self.server_ports: set[int] = set()
+        self._fds_to_remove: list[tuple[ThreadInfo, int]] = []
+        self._tid_to_remove: int | None = None
+        self._names = [
+            {p.name: i for i, p in enumerate(e.params)} for e in self.table.events
+        ]
+        self._handlers = self._build_handlers()
+
+    # -- metadata -------------------------------------------------------------------------------
+    def load_section(self, sec: Section) -> None:
+        if sec.machine is not None:
+            self.machine = sec.machine
+        for u in sec.users:
+            self.users[u.uid] = u
+        for g in sec.groups:
+            self.groups[g.gid] = g
+        for e in sec.threads:
+            t = ThreadInfo.from_entry(e)
+            self.threads[t.tid] = t
+            if t.is_main():
+                t.cwd = concat_paths("", e.cwd)
+                if not t.cwd.endswith("/"):
+                    t.cwd += "/"
+        for tid, fds in sec.fds.items():
+            t = self.threads.get(tid)
+            if t is None:
+                continue
+            for fe in fds:
+                f = fd_from_entry(fe)
+                if f.type in (md.FD_IPV4_SERVSOCK, md.FD_IPV6_SERVSOCK):
+                    self.server_ports.add(f.sport)
+                t.fds[fe.fd] = f
+        # libsinsp: a connection whose local port is a listening port is the server side
+        for t in self.threads.values():
+            for f in t.fds.values():
+                if f.type == md.FD_IPV4_SOCK:
+                    if f.sport in self.server_ports:
+                        f.sip, f.dip, f.sport, f.dport = f.dip, f.sip, f.dport, f.sport
+                        f.name = f.oldname = f.tuple_name()
+                        f.role = ROLE_SERVER
+                    else:
+                        f.role = ROLE_CLIENT
+
+    # -- lookups --------------------------------------------------------------------------------
+    def find_thread(self, tid: int) -> ThreadInfo | None:
+        return self.threads.get(tid)
+
+    def get_thread(self, tid: int) -> ThreadInfo:
+        """The thread, or a placeholder `<NA>` thread created as libsinsp does for unknown tids."""
+        t = self.threads.get(tid)
+        if t is None:
+            t = ThreadInfo(tid, tid, -1)
+            t.comm = t.exe = "<NA>"
+            t.placeholder = True
+            self.threads[tid] = t
+        return t
+
+    def main_thread(self, t: ThreadInfo) -> ThreadInfo:
+        if t.is_main():
+            return t
+        return self.get_thread(t.pid)
+
+    def fd_table(self, t: ThreadInfo) -> dict[int, FdInfo]:
+        if t.flags & CL_CLONE_FILES:
+            return self.main_thread(t).fds
+        return t.fds
+
+    def get_fd(self, t: ThreadInfo | None, fd: int) -> FdInfo | None:
+        if t is None or fd < 0:
+            return None
+        return self.fd_table(t).get(fd)
+
+    def add_fd(self, t: ThreadInfo, fd: int, f: FdInfo) -> FdInfo:
+        f = f.copy()
+        self.fd_table(t)[fd] = f
+        t.lastevent_fd = fd
+        return f
+
+    def cwd(self, t: ThreadInfo) -> str:
+        return self.main_thread(t).cwd
+
+    def set_cwd(self, t: ThreadInfo, path: str) -> None:
+        m = self.main_thread(t)
+        m.cwd = concat_paths(m.cwd, path)
+        if not m.cwd.endswith("/"):
+            m.cwd += "/"
+        m.version += 1
+
+    def user_name(self, uid: int) -> str | None:
+        u = self.users.get(uid)
+        return u.name if u else None
+
+    # -- the event loop -------------------------------------------------------------------------
+    def process(self, ev: Event) -> EventContext:
+        if self._fds_to_remove:
+            for t, fd in self._fds_to_remove:
+                self.fd_table(t).pop(fd, None)
+            self._fds_to_remove.clear()
+        if self._tid_to_remove is not None:
+            self._remove_thread(self._tid_to_remove)
+            self._tid_to_remove = None
+        etype = ev.type
+        info = self.table.events[etype]
+        eflags = info.flags
+        ctx = EventContext(None, None, -1, 0, 0)
+        if eflags & EF_SKIPPARSERESET:
+            if info.name == "procinfo":
+                ctx.tinfo = self.threads.get(ev.tid)
+            return ctx
+        if etype in CLONE_EXITS or etype == SCHEDSWITCH_6_E:
+            t = self.threads.get(ev.tid)
+        elif etype in CONTAINER_JSON:
+            t = None
+        else:
+            t = self.get_thread(ev.tid)
+        ctx.tinfo = t
+        if t is not None and etype != SCHEDSWITCH_6_E:
+            self._reset(ev, t, info, ctx)
+        handler = self._handlers.get(etype)
+        if handler is not None:
+            handler(ev, ctx)
+        return ctx
+
+    def _reset(self, ev: Event, t: ThreadInfo, info, ctx: EventContext) -> None:
+        eflags = info.flags
+        if ev.type % 2 == 0:
+            t.lastevent_fd = -1
+            t.lastevent_type = ev.type
+            t.enter = ev
+            if eflags & EF_USES_FD:
+                fd = p_int(ev, 0)
+                if fd is not None:
+                    t.lastevent_fd = fd
+                    ctx.fdinfo = self.get_fd(t, fd)
+            t.latency = 0
+            t.last_enter_ts = ev.ts
+            return
+        if t.last_enter_ts:
+            t.latency = ev.ts - t.last_enter_ts
+        ctx.latency = t.latency if ev.type == t.lastevent_type + 1 else 0
+        paired = ev.type == t.lastevent_type + 1
+        if not paired:
+            t.enter = None
+        if ev.nparams and info.params and info.params[0].name in ("res", "fd"):
+            res = p_int(ev, 0)
+            if res is not None and res < 0:
+                ctx.errorcode = -res
+        if not eflags & EF_USES_FD:
+            return
+        if not paired:
+            # exit-only captures carry the fd in the exit event itself
+            t.lastevent_fd = -1
+            loc = _EXIT_FD_LOCATION.get(info.name, -1)
+            if 0 <= loc < ev.nparams:
+                fd = p_int(ev, loc)
+                if fd is not None:
+                    t.lastevent_fd = fd
+        ctx.fdinfo = self.get_fd(t, t.lastevent_fd)
+
+    def enter_of(self, ev: Event, t: ThreadInfo | None) -> Event | None:
+        if t is None or t.enter is None or t.enter.type != ev.type - 1:
+            return None
+        return t.enter
+
+    def _remove_thread(self, tid: int) -> None:
+        t = self.threads.get(tid)
+        if t is None:
+            return
+        if t.is_main():
+            # keep a main thread while other threads of its process live
+            for o in self.threads.values():
+                if o is not t and o.pid == t.pid and not o.flags & CL_CLOSED:
+                    return
+        del self.threads[tid]
+
+    # -- handlers -------------------------------------------------------------------------------
+    def _build_handlers(self) -> dict:
+        h: dict = {}
+        by_name: dict[tuple[str, str], list[int]] = {}
+        for e in self.table.events:
+            by_name.setdefault((e.name, e.direction), []).append(e.id)
+
+        def on(name: str, direction: str, fn) -> None:
+            for i in by_name.get((name, direction), []):
+                h[i] = fn
+
+        for i in CLONE_EXITS:
+            h[i] = self._clone_exit
+        for i in EXECVE_EXITS:
+            h[i] = self._execve_exit
+        for i in PROCEXIT:
+            h[i] = self._procexit
+        for n in ("open", "openat", "openat2", "creat"):
+            on(n, "<", self._open_exit)
+        on("socket", "<", self._socket_exit)
+        on("bind", "<", self._bind_exit)
+        on("connect", ">", self._connect_enter)
+        on("connect", "<", self._connect_exit)
+        for n in ("accept", "accept4"):
+            on(n, "<", self._accept_exit)
+        on("close", ">", self._close_enter)
+        on("close", "<", self._close_exit)
+        for n in ("read", "write", "recv", "send", "recvfrom", "recvmsg", "sendto", "sendmsg", "readv",
+                  "writev", "pread", "pwrite", "preadv", "pwritev"):
+            on(n, "<", self._rw_exit)
+        on("pipe", "<", self._pipe_exit)
+        on("pipe2", "<", self._pipe_exit)
+        on("socketpair", "<", self._socketpair_exit)
+        for n in ("dup", "dup2", "dup3"):
+            on(n, "<", self._dup_exit)
+        on("fcntl", "<", self._fcntl_exit)
+        on("eventfd", "<", self._simple_fd(md.FD_EVENT))
+        on("eventfd2", "<", self._simple_fd(md.FD_EVENT))
+        on("signalfd", "<", self._simple_fd(md.FD_SIGNALFD))
+        on("signalfd4", "<", self._simple_fd(md.FD_SIGNALFD))
+        on("timerfd_create", "<", self._simple_fd(md.FD_TIMERFD))
+        on("inotify_init", "<", self._simple_fd(md.FD_INOTIFY))
+        on("inotify_init1", "<", self._simple_fd(md.FD_INOTIFY))
+        on("epoll_create", "<", self._simple_fd(md.FD_EVENTPOLL))
+        on("epoll_create1", "<", self._simple_fd(md.FD_EVENTPOLL))
+        on("userfaultfd", "<", self._simple_fd(md.FD_USERFAULTFD))
+        on("io_uring_setup", "<", self._simple_fd(md.FD_IOURING))
+        on("bpf", "<", self._simple_fd(md.FD_BPF))
+        on("pidfd_open", "<", self._simple_fd(md.FD_PIDFD))
+        on("memfd_create", "<", self._memfd_exit)
+        on("chdir", "<", self._chdir_exit)
+        on("fchdir", "<", self._fchdir_exit)
+        on("close_range", "<", self._close_range_exit)
+        for n in ("setuid", "setresuid"):
+            on(n, "<", self._setuid_exit)
+        for n in ("setgid", "setresgid"):
+            on(n, "<", self._setgid_exit)
+        on("setsid", "<", self._setsid_exit)
+        return h
+
+    def _param(self, ev: Event, name: str, signed: bool = True) -> int | None:
+        i = self._names[ev.type].get(name)
+        return None if i is None else p_int(ev, i, signed)
+
+    def _clone_exit(self, ev: Event, ctx: EventContext) -> None:
+        tid = ev.tid
+        childtid = p_int(ev, 0)
+        flags = self._param(ev, "flags", False) or 0
+        if childtid is None or childtid < 0:
+            return
+        vtid = self._param(ev, "vtid")
+        vpid = self._param(ev, "vpid")
+        vtid = tid if vtid is None else vtid
+        in_container = bool(flags & CL_CHILD_IN_PIDNS) or tid != vtid
+        inverted = False
+        t = ctx.tinfo
+        if childtid == 0:
+            parenttid = p_int(ev, 4 if flags & CL_CLONE_THREAD else 5)
+            if t is not None:
+                if in_container:
+                    t.vtid, t.vpid = vtid, vpid if vpid is not None else -1
+                return
+            inverted = True
+            childtid, tid = tid, parenttid if parenttid is not None else -1
+        elif in_container:
+            return
+        elif self.modern and (flags & CL_CLONE_VFORK or self.table.events[ev.type].name == "vfork"
+                              or childtid in self._recently_exited):
+            # current libsinsp leaves the child to its own clone exit (it may have exited already)
+            return
+        parent = self.get_thread(tid)
+        child = self.threads.get(childtid)
+        if child is not None:
+            if child.flags & CL_CLONE_INVERTED:
+                return
+            del self.threads[childtid]
+        c = ThreadInfo(childtid, p_int(ev, 4), tid)
+        names = self._names[ev.type]
+        valid_parent = not (parent.comm == "<NA>" and parent.uid == 0xFFFFFFFF)
+        if not valid_parent:
+            # libsinsp fills an unknown caller from the event and gives it the child's names
+            exe = p_str(ev, 1) or ""
+            comm = p_str(ev, names["comm"]) if "comm" in names and ev.nparams > names["comm"] else exe
+            parent.exe, parent.comm = exe, comm or ""
+            parent.args = split_list(p_bytes(ev, 2))
+            parent.version += 1
+        if valid_parent:
+            c.comm, c.exe, c.exepath = parent.comm, parent.exe, parent.exepath
+            c.args = list(parent.args)
+            c.sid, c.vpgid, c.tty, c.loginuid = parent.sid, parent.vpgid, parent.tty, parent.loginuid
+            if not flags & CL_CLONE_THREAD:
+                c.env = list(parent.env)
+        c.flags = flags
+        if not flags & CL_CLONE_THREAD:
+            c.pid = childtid
+            c.fds = {k: v.copy() for k, v in self.fd_table(parent).items()}
+            c.cwd = self.cwd(parent)
+        if inverted:
+            c.flags |= CL_CLONE_INVERTED
+        c.exe = p_str(ev, 1) or ""
+        c.comm = p_str(ev, names["comm"]) if "comm" in names and ev.nparams > names["comm"] else c.exe
+        c.comm = c.comm or ""
+        c.args = split_list(p_bytes(ev, 2))
+        c.fdlimit = p_int(ev, 7) or 0
+        uid = self._param(ev, "uid", False)
+        gid = self._param(ev, "gid", False)
+        c.uid = 0xFFFFFFFF if uid is None else uid
+        c.gid = 0xFFFFFFFF if gid is None else gid
+        if in_container:
+            c.vtid, c.vpid = vtid, vpid if vpid is not None else -1
+        else:
+            c.vtid, c.vpid = c.tid, c.pid
+        if "cgroups" in names:
+            c.cgroups = split_list(p_bytes(ev, names["cgroups"]))
+        c.clone_ts = ev.ts
+        self.threads[childtid] = c
+        if ctx.tinfo is None and childtid != ev.tid:
+            ctx.tinfo = self.threads.get(ev.tid)
+
+    def _execve_exit(self, ev: Event, ctx: EventContext) -> None:
+        t = ctx.tinfo
+        res = p_int(ev, 0)
+        if t is None or res is None or res < 0:
+            return
+        names = self._names[ev.type]
+        t.exe = p_str(ev, 1) or ""
+        ci = names.get("comm")
+        t.comm = (p_str(ev, ci) or "") if ci is not None and ci < ev.nparams else t.exe
+        t.args = split_list(p_bytes(ev, 2))
+        pid = p_int(ev, 4)
+        if pid is not None:
+            t.pid = pid
+        if t.ptid == -1:
+            ptid = p_int(ev, 5)
+            if ptid is not None:
+                t.ptid = ptid
+        t.fdlimit = p_int(ev, 7) or t.fdlimit
+        if "env" in names and names["env"] < ev.nparams:
+            t.env = split_list(p_bytes(ev, names["env"]))
+        if "cgroups" in names and names["cgroups"] < ev.nparams:
+            t.cgroups = split_list(p_bytes(ev, names["cgroups"]))
+        tty = self._param(ev, "tty")
+        if tty is not None and names.get("tty", 99) < ev.nparams:
+            t.tty = tty
+        for key in ("vpgid", "pgid"):
+            if key in names and names[key] < ev.nparams and names[key] == 17:
+                v = p_int(ev, 17)
+                if v is not None:
+                    t.vpgid = v
+        if ev.nparams > 18:
+            lu = p_int(ev, 18, False)
+            if lu is not None:
+                t.loginuid = lu & 0xFFFFFFFF
+        if "uid" in names and names["uid"] < ev.nparams:
+            uid = p_int(ev, names["uid"], False)
+            if uid is not None:
+                t.uid = uid
+        if "gid" in names and names["gid"] < ev.nparams:
+            gid = p_int(ev, names["gid"], False)
+            if gid is not None:
+                t.gid = gid
+        te = names.get("trusted_exepath")
+        enter = self.enter_of(ev, t)
+        if te is not None and te < ev.nparams and p_str(ev, te):
+            t.exepath = p_str(ev, te) or ""
+        elif enter is not None and enter.nparams > 0 and ev.type in (289, 293):
+            fname = p_str(enter, 0) or ""
+            t.exepath = "<NA>" if fname.startswith("<NA>") else concat_paths(self.cwd(t), fname)
+        spf = t.flags & (CL_PIPE_SRC | CL_PIPE_DST | CL_IS_MAIN_THREAD)
+        inv = t.flags & CL_CLONE_INVERTED
+        t.flags = CL_ACTIVE | spf | inv
+        t.version += 1
+
+    def _procexit(self, ev: Event, ctx: EventContext) -> None:
+        if ctx.tinfo is not None:
+            ctx.tinfo.flags |= CL_CLOSED
+            self._tid_to_remove = ev.tid
+            if self.modern:
+                self._recently_exited.add(ev.tid)
+
+    def _open_exit(self, ev: Event, ctx: EventContext) -> None:
+        t = ctx.tinfo
+        if t is None:
+            return
+        enter = self.enter_of(ev, t)
+        names = self._names[ev.type]
+        info = self.table.events[ev.type]
+        fd = p_int(ev, 0)
+        name = p_str(ev, names["name"]) if "name" in names else None
+        flags = self._param(ev, "flags", False) if "flags" in names else 0
+        dirfd = self._param(ev, "dirfd") if "dirfd" in names else None
+        dev = self._param(ev, "dev", False) if "dev" in names else 0
+        if enter is not None:
+            en = self._names[enter.type]
+            ename = p_str(enter, en["name"]) if "name" in en else None
+            if ename and ename != "(NULL)" or name is None:
+                name = ename
+                if "flags" in en:
+                    flags = self._param(enter, "flags", False)
+                if "dirfd" in en:
+                    dirfd = self._param(enter, "dirfd")
+        if info.name == "creat":
+            flags = 0
+        if name is None:
+            return
+        if info.name in ("openat", "openat2"):
+            base = self._dirfd_base(t, name, dirfd if dirfd is not None else AT_FDCWD, ctx)
+        else:
+            base = self.cwd(t)
+        full = concat_paths(base, name)
+        if fd is None or fd < 0:
+            return
+        flags = flags or 0
+        f = FdInfo(md.FD_DIRECTORY if flags & O_DIRECTORY else md.FD_FILE_V2, full)
+        f.openflags = flags
+        f.dev = dev or 0
+        ctx.fdinfo = self.add_fd(t, fd, f)
+        ctx.fd = fd
+
+    def _dirfd_base(self, t: ThreadInfo, name: str, dirfd: int, ctx: EventContext) -> str:
+        if name.startswith("/"):
+            return "."
+        if dirfd == AT_FDCWD:
+            return self.cwd(t)
+        f = self.get_fd(t, dirfd)
+        ctx.fdinfo = f
+        if f is None:
+            return "<UNKNOWN>"
+        return f.name if f.name.endswith("/") else f.name + "/"
+
+    def _socket_exit(self, ev: Event, ctx: EventContext) -> None:
+        t = ctx.tinfo
+        fd = p_int(ev, 0)
+        if t is None or fd is None or fd < 0:
+            return
+        src = ev if ev.nparams >= 4 else self.enter_of(ev, t)
+        if src is None:
+            return
+        off = 1 if src is ev else 0
+        domain = p_int(src, off, False) or 0
+        stype = p_int(src, off + 1, False) or 0
+        proto = p_int(src, off + 2, False) or 0
+        self._add_socket(t, fd, domain, stype, proto, ctx)
+
+    def _add_socket(self, t, fd, domain, stype, proto, ctx) -> None:
+        if domain == AF_UNIX:
+            f = FdInfo(md.FD_UNIX_SOCK)
+        elif domain in (AF_INET, AF_INET6):
+            f = FdInfo(md.FD_IPV4_SOCK if domain == AF_INET else md.FD_IPV6_SOCK)
+            l4 = md.L4_UNKNOWN
+            if proto == IPPROTO_TCP:
+                l4 = md.L4_RAW if stype == SOCK_RAW else md.L4_TCP
+            elif proto == IPPROTO_UDP:
+                l4 = md.L4_RAW if stype == SOCK_RAW else md.L4_UDP
+            elif proto == IPPROTO_IP:
+                if stype & 0xFF == SOCK_STREAM:
+                    l4 = md.L4_TCP
+                elif stype & 0xFF == SOCK_DGRAM:
+                    l4 = md.L4_UDP
+            elif proto == IPPROTO_ICMP:
+                l4 = md.L4_RAW if stype == SOCK_RAW else md.L4_ICMP
+            elif proto == IPPROTO_RAW:
+                l4 = md.L4_RAW
+            f.l4proto = l4
+        elif domain == PPM_AF_NETLINK:
+            f = FdInfo(md.FD_NETLINK)
+        else:
+            return
+        ctx.fdinfo = self.add_fd(t, fd, f)
+        ctx.fd = fd
+
+    def _bind_exit(self, ev: Event, ctx: EventContext) -> None:
+        f = ctx.fdinfo
+        res = p_int(ev, 0)
+        if f is None or res is None or res < 0:
+            return
+        sa = parse_sockaddr(ev.raw(1))
+        if sa is None:
+            return
+        if sa[0] == "inet" and sa[2] > 0:
+            f.type, f.sip, f.sport = md.FD_IPV4_SERVSOCK, sa[1], sa[2]
+            f.role = ROLE_SERVER
+        elif sa[0] == "inet6" and sa[2] > 0:
+            if is_v4_mapped(sa[1]):
+                f.type, f.sip = md.FD_IPV4_SERVSOCK, sa[1][12:]
+            else:
+                f.type, f.sip = md.FD_IPV6_SERVSOCK, sa[1]
+            f.sport = sa[2]
+            f.role = ROLE_SERVER
+        f.name = sockaddr_name(sa)
+
+    def _connect_enter(self, ev: Event, ctx: EventContext) -> None:
+        f = ctx.fdinfo
+        if f is None or ev.nparams < 2:
+            return
+        sa = parse_sockaddr(ev.raw(1))
+        if sa is None:
+            return
+        if sa[0] == "inet":
+            f.type, f.dip, f.dport = md.FD_IPV4_SOCK, sa[1], sa[2]
+        elif sa[0] == "inet6":
+            if is_v4_mapped(sa[1]):
+                f.type, f.dip, f.dport = md.FD_IPV4_SOCK, sa[1][12:], sa[2]
+            else:
+                f.type, f.dip, f.dport = md.FD_IPV6_SOCK, sa[1], sa[2]
+        else:
+            f.name = sockaddr_name(sa)
+
+    def _connect_exit(self, ev: Event, ctx: EventContext) -> None:
+        f = ctx.fdinfo
+        res = p_int(ev, 0)
+        if f is None or res is None or (res < 0 and res != -EINPROGRESS):
+            return
+        raw = ev.raw(1)
+        if raw is None:
+            return
+        self._fill_client(f, raw)
+
+    def _fill_client(self, f: FdInfo, raw) -> None:
+        tup = parse_socktuple(raw)
+        if tup is None:
+            return
+        if tup[0] in ("inet", "inet6"):
+            _, sip, sport, dip, dport = tup
+            if tup[0] == "inet6" and not (is_v4_mapped(sip) and is_v4_mapped(dip)):
+                f.type = md.FD_IPV6_SOCK
+            else:
+                f.type = md.FD_IPV4_SOCK
+                if tup[0] == "inet6":
+                    sip, dip = sip[12:], dip[12:]
+            changed = _update_addresses(f, sip, sport, dip, dport)
+            if changed and f.role == ROLE_SERVER and f.l4proto == md.L4_UDP:
+                _swap(f)
+            f.name = f.tuple_name()
+        else:
+            f.name = socktuple_name(tup)
+            if tup[0] == "unix":
+                f.source, f.dest = tup[1], tup[2]
+        if f.role == ROLE_NONE:
+            f.role = ROLE_CLIENT
+
+    def _accept_exit(self, ev: Event, ctx: EventContext) -> None:
+        t = ctx.tinfo
+        fd = p_int(ev, 0)
+        if t is None or fd is None or fd < 0:
+            return
+        t.lastevent_fd = fd
+        tup = parse_socktuple(ev.raw(1))
+        if tup is None:
+            return
+        if tup[0] in ("inet", "inet6"):
+            _, sip, sport, dip, dport = tup
+            if tup[0] == "inet" or (is_v4_mapped(sip) and is_v4_mapped(dip)):
+                f = FdInfo(md.FD_IPV4_SOCK, l4proto=md.L4_TCP)
+                if tup[0] == "inet6":
+                    sip, dip = sip[12:], dip[12:]
+            else:
+                f = FdInfo(md.FD_IPV6_SOCK, l4proto=md.L4_TCP)
+            f.sip, f.sport, f.dip, f.dport = sip, sport, dip, dport
+        elif tup[0] == "unix":
+            f = FdInfo(md.FD_UNIX_SOCK)
+            f.source, f.dest = tup[1], tup[2]
+        else:
+            return
+        f.name = socktuple_name(tup)
+        f.role = ROLE_SERVER
+        ctx.fdinfo = self.add_fd(t, fd, f)
+        ctx.fd = fd
+
+    def _close_enter(self, ev: Event, ctx: EventContext) -> None:
+        if ctx.fdinfo is not None:
+            ctx.fdinfo.close_in_progress = True
+
+    def _close_exit(self, ev: Event, ctx: EventContext) -> None:
+        res = p_int(ev, 0)
+        t = ctx.tinfo
+        if res is None or t is None:
+            return
+        if res >= 0:
+            if ctx.fdinfo is None:
+                return
+            self._fds_to_remove.append((t, t.lastevent_fd))
+        elif ctx.fdinfo is not None:
+            ctx.fdinfo.close_in_progress = False
+
+    def _rw_exit(self, ev: Event, ctx: EventContext) -> None:
+        f = ctx.fdinfo
+        res = p_int(ev, 0)
+        if f is None or res is None or res < 0:
+            return
+        info = self.table.events[ev.type]
+        name = info.name
+        if name in ("recvfrom", "recvmsg", "sendto", "sendmsg"):
+            if f.name and f.l4proto == md.L4_TCP and f.type in (md.FD_IPV4_SOCK, md.FD_IPV6_SOCK):
+                return
+            names = self._names[ev.type]
+            raw = None
+            if "tuple" in names and names["tuple"] < ev.nparams:
+                raw = ev.raw(names["tuple"])
+            elif name in ("sendto", "sendmsg"):
+                enter = self.enter_of(ev, ctx.tinfo)
+                if enter is None:
+                    return
+                raw = enter.raw(2)
+            if raw is None:
+                return
+            reading = name.startswith("recv")
+            if self._update_fd(f, raw):
+                if f.type in (md.FD_IPV4_SOCK, md.FD_IPV6_SOCK):
+                    if f.role == ROLE_NONE:
+                        f.role = ROLE_SERVER if self._guess_server(f, reading) else ROLE_CLIENT
+                    if (f.role == ROLE_CLIENT) == reading:
+                        _swap(f)
+                    f.name = f.tuple_name()
+                else:
+                    f.name = socktuple_name(parse_socktuple(raw))
+
+    def _guess_server(self, f: FdInfo, incoming: bool) -> bool:
+        """libsinsp guesses the role of a connectionless socket from the ports it uses."""
+        if f.sport in self.server_ports or f.dport in self.server_ports:
+            return f.sport in self.server_ports if not incoming else f.dport in self.server_ports
+        return False
+
+    def _update_fd(self, f: FdInfo, raw) -> bool:
+        tup = parse_socktuple(raw)
+        if tup is None:
+            return False
+        if tup[0] == "inet":
+            if f.type == md.FD_IPV4_SERVSOCK:
+                pass
+            f.type = md.FD_IPV4_SOCK
+            return _update_addresses(f, tup[1], tup[2], tup[3], tup[4])
+        if tup[0] == "inet6":
+            _, sip, sport, dip, dport = tup
+            if is_v4_mapped(sip) and is_v4_mapped(dip):
+                f.type = md.FD_IPV4_SOCK
+                return _update_addresses(f, sip[12:], sport, dip[12:], dport)
+            f.type = md.FD_IPV6_SOCK
+            return _update_addresses(f, sip, sport, dip, dport)
+        if tup[0] == "unix":
+            f.source, f.dest = tup[1], tup[2]
+            return True
+        return False
+
+    def _pipe_exit(self, ev: Event, ctx: EventContext) -> None:
+        res = p_int(ev, 0)
+        t = ctx.tinfo
+        if res is None or res < 0 or t is None:
+            return
+        ino = p_int(ev, 3, False) or 0
+        for i in (1, 2):
+            fd = p_int(ev, i)
+            if fd is not None:
+                f = FdInfo(md.FD_FIFO, "")
+                f.ino = ino
+                ctx.fdinfo = self.add_fd(t, fd, f)
+
+    def _socketpair_exit(self, ev: Event, ctx: EventContext) -> None:
+        res = p_int(ev, 0)
+        t = ctx.tinfo
+        if res is None or res < 0 or t is None:
+            return
+        f = FdInfo(md.FD_UNIX_SOCK)
+        f.source = p_int(ev, 3, False) or 0
+        f.dest = p_int(ev, 4, False) or 0
+        fd1, fd2 = p_int(ev, 1), p_int(ev, 2)
+        if fd1 is not None:
+            ctx.fdinfo = self.add_fd(t, fd1, f)
+        if fd2 is not None:
+            self.add_fd(t, fd2, f)
+
+    def _dup_exit(self, ev: Event, ctx: EventContext) -> None:
+        t = ctx.tinfo
+        res = p_int(ev, 0)
+        if t is None or res is None or res < 0:
+            return
+        if res == 0:
+            t.flags |= CL_PIPE_DST
+        if res == 1:
+            t.flags |= CL_PIPE_SRC
+        if ctx.fdinfo is None:
+            return
+        ctx.fdinfo = self.add_fd(t, res, ctx.fdinfo)
+
+    def _fcntl_exit(self, ev: Event, ctx: EventContext) -> None:
+        t = ctx.tinfo
+        res = p_int(ev, 0)
+        names = self._names[ev.type]
+        if "cmd" in names and names["cmd"] < ev.nparams:
+            cmd = p_int(ev, names["cmd"], False)
+        else:
+            enter = self.enter_of(ev, t)
+            if enter is None:
+                return
+            cmd = p_int(enter, 1, False)
+        if cmd not in (1, 26) or t is None or res is None or res < 0 or ctx.fdinfo is None:
+            return
+        ctx.fdinfo = self.add_fd(t, res, ctx.fdinfo)
+
+    def _simple_fd(self, ftype: int):
+        def handler(ev: Event, ctx: EventContext) -> None:
+            t = ctx.tinfo
+            fd = p_int(ev, 0)
+            if t is None or fd is None or fd < 0:
+                return
+            ctx.fdinfo = self.add_fd(t, fd, FdInfo(ftype, ""))
+        return handler
+
+    def _memfd_exit(self, ev: Event, ctx: EventContext) -> None:
+        t = ctx.tinfo
+        fd = p_int(ev, 0)
+        if t is None or fd is None or fd < 0:
+            return
+        names = self._names[ev.type]
+        name = p_str(ev, names["name"]) if "name" in names else ""
+        ctx.fdinfo = self.add_fd(t, fd, FdInfo(md.FD_MEMFD, name or ""))
+
+    def _chdir_exit(self, ev: Event, ctx: EventContext) -> None:
+        t = ctx.tinfo
+        res = p_int(ev, 0)
+        if t is None or res is None or res < 0:
+            return
+        path = p_str(ev, 1)
+        if path is not None:
+            self.set_cwd(t, path)
+
+    def _fchdir_exit(self, ev: Event, ctx: EventContext) -> None:
+        res = p_int(ev, 0)
+        if res is None or res < 0 or ctx.fdinfo is None or ctx.tinfo is None:
+            return
+        self.set_cwd(ctx.tinfo, ctx.fdinfo.name)
+
+    def _close_range_exit(self, ev: Event, ctx: EventContext) -> None:
+        t = ctx.tinfo
+        res = p_int(ev, 0)
+        if t is None or res is None or res < 0:
+            return
+        lo = self._param(ev, "fd", False)
+        hi = self._param(ev, "max_fd", False)
+        if lo is None or hi is None:
+            return
+        table = self.fd_table(t)
+        for fd in [k for k in table if lo <= k <= hi]:
+            self._fds_to_remove.append((t, fd))
+
+    def _setuid_exit(self, ev: Event, ctx: EventContext) -> None:
+        t = ctx.tinfo
+        res = p_int(ev, 0)
+        if t is None or res is None or res < 0:
+            return
+        uid = None
+        names = self._names[ev.type]
+        for key in ("euid", "uid"):
+            if key in names and names[key] < ev.nparams:
+                uid = p_int(ev, names[key], False)
+                break
+        if uid is None:
+            enter = self.enter_of(ev, t)
+            if enter is not None:
+                en = self._names[enter.type]
+                for key in ("euid", "uid"):
+                    if key in en:
+                        uid = p_int(enter, en[key], False)
+                        break
+        if uid is not None and uid != 0xFFFFFFFF:
+            self.main_thread(t).uid = uid
+            t.uid = uid
+            t.version += 1
+
+    def _setgid_exit(self, ev: Event, ctx: EventContext) -> None:
+        t = ctx.tinfo
+        res = p_int(ev, 0)
+        if t is None or res is None or res < 0:
+            return
+        gid = None
+        names = self._names[ev.type]
+        for key in ("egid", "gid"):
+            if key in names and names[key] < ev.nparams:
+                gid = p_int(ev, names[key], False)
+                break
+        if gid is None:
+            enter = self.enter_of(ev, t)
+            if enter is not None:
+                en = self._names[enter.type]
+                for key in ("egid", "gid"):
+                    if key in en:
+                        gid = p_int(enter, en[key], False)
+                        break
+        if gid is not None and gid != 0xFFFFFFFF:
+            t.gid = gid
+
+    def _setsid_exit(self, ev: Event, ctx: EventContext) -> None:
+        t = ctx.tinfo
+        res = p_int(ev, 0)
+        if t is not None and res is not None and res >= 0:
+            t.sid = res
+
+
+def _update_addresses(f: FdInfo, sip: bytes, sport: int, dip: bytes, dport: int) -> bool:
+    if (sip == f.sip and sport == f.sport and dip == f.dip and dport == f.dport) or \
+       (dip == f.sip and dport == f.sport and sip == f.dip and sport == f.dport):
+        if f.type in (md.FD_IPV4_SOCK, md.FD_IPV6_SOCK):
+            return False
+    changed = False
+    if f.sip != sip:
+        f.sip, changed = sip, True
+    if f.sport != sport:
+        f.sport, changed = sport, True
+    if not f.dip or f.dip == bytes(len(f.dip)):
+        f.dip, changed = dip, True
+    if f.dport == 0:
+        f.dport, changed = dport, True
+    return changed
+
+
+def _swap(f: FdInfo) -> None:
+    f.sip, f.dip, f.sport, f.dport = f.dip, f.sip, f.dport, f.sport
+
+
+def sockaddr_name(sa: tuple | None) -> str:
+    """A sockaddr as libsinsp prints it (PF_SIMPLE)."""
+    if sa is None:
+        return "NULL"
+    kind = sa[0]
+    if kind == "inet":
+        return f"{ipv4_str(sa[1])}:{sa[2]}"
+    if kind == "inet6":
+        return f"{ipv6_str(sa[1])}:{sa[2]}"
+    if kind == "unix":
+        return sanitize(sa[1])
+    if kind == "bad4":
+        return "INVALID IPv4"
+    if kind == "bad6":
+        return "INVALID IPv6"
+    return f"family {sa[1]}"
+
+
+def socktuple_name(tup: tuple | None) -> str:
+    if tup is None:
+        return "NULL"
+    kind = tup[0]
+    if kind == "inet":
+        return f"{ipv4_str(tup[1])}:{tup[2]}->{ipv4_str(tup[3])}:{tup[4]}"
+    if kind == "inet6":
+        _, sip, sport, dip, dport = tup
+        if is_v4_mapped(sip) and is_v4_mapped(dip):
+            return f"{ipv4_str(sip[12:])}:{sport}->{ipv4_str(dip[12:])}:{dport}"
+        return f"{ipv6_str(sip)}:{sport}->{ipv6_str(dip)}:{dport}"
+    if kind == "unix":
+        return f"{tup[1]:x}->{tup[2]:x} {sanitize(tup[3])}"
+    return f"family {tup[1]}"
+
+
+def sanitize(s: str) -> str:
+    """libsinsp drops control characters from names it prints."""
+    return "".join(c for c in s if c >= " " and c != "\x7f") if any(c < " " or c == "\x7f" for c in s) else s
+
+
+__all__ = ["StateEngine", "EventContext", "sockaddr_name", "socktuple_name", "sanitize", "as_int"]
