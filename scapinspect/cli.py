@@ -88,25 +88,41 @@ def events_cmd(capture: str, filter_expr: str | None, as_json: bool, compat: str
 
     try:
         mode = compat or detect_compat(capture)
-        reader = ScapReader(capture, strict=strict)
-        stream = EventStream(reader, profile(mode))
-        if filter_expr:
-            stream = _filtered(stream, filter_expr)
+        readers: list[ScapReader] = []
+
+        def make_stream() -> EventStream:
+            readers.append(ScapReader(capture, strict=strict))
+            return EventStream(readers[-1], profile(mode))
+
+        stream = _filtered(make_stream, filter_expr) if filter_expr else make_stream()
         emit(json_lines(stream) if as_json else text_lines(stream), raw=raw)
     except ScapError as e:
         fail(str(e))
-    report_warnings(reader.warnings, strict)
+    report_warnings(readers[-1].warnings if readers else [], strict)
 
 
-def _filtered(stream, expr: str):
+def _filtered(make_stream, expr: str):
+    """The stream narrowed by a sysdig filter; a bad filter is one line naming its column."""
+    from .filters.stream import filter_stream
     try:
-        from .filters.stream import filter_stream
-    except ImportError:
-        fail(f"filters are not supported yet: {expr!r}")
-    try:
-        return filter_stream(stream, expr)
+        return filter_stream(make_stream, expr)
     except ValueError as e:
-        fail(str(e))
+        fail(f"filter: {e}")
+
+
+def _register() -> None:
+    """Subcommands that live in their own modules."""
+    from .cli_analyses import echo_cmd, spy_users_cmd
+    main.add_command(spy_users_cmd, "spy-users")
+    main.add_command(echo_cmd, "echo")
+    try:
+        from .cli_views import view_cmd
+    except ImportError:  # pragma: no cover - being written
+        return
+    main.add_command(view_cmd, "view")
+
+
+_register()
 
 
 if __name__ == "__main__":  # pragma: no cover

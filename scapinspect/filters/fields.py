@@ -84,6 +84,7 @@ _CATALOG = [
     _f("evt.time", STRING, "PT_CHARBUF", "timestamp as local wall-clock text HH:MM:SS.nnnnnnnnn"),
     _f("evt.time.s", STRING, "PT_CHARBUF", "timestamp as local wall-clock text HH:MM:SS, no fraction"),
     _f("evt.datetime", STRING, "PT_CHARBUF", "timestamp as local date and time YYYY-MM-DD HH:MM:SS.nnnnnnnnn"),
+    _f("evt.datetime.s", STRING, "PT_CHARBUF", "timestamp as local date and time YYYY-MM-DD HH:MM:SS, no fraction"),
     _f("evt.outputtime", STRING, "PT_CHARBUF", "timestamp as the event line prints it (the -t mode; like evt.time by default)"),
     _f("evt.rawtime", ABSTIME, "PT_ABSTIME", "timestamp in nanoseconds since the Unix epoch"),
     _f("evt.rawtime.s", ABSTIME, "PT_ABSTIME", "whole seconds of evt.rawtime"),

@@ -3,6 +3,8 @@ users and groups (UL v1/v2). Layouts follow libscap's savefile reader (scap-form
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from .errors import CorruptBlock
@@ -134,20 +136,32 @@ def split_nul_list(raw: bytes) -> list[str]:
     return [decode_str(x) for x in raw.split(b"\0")]
 
 
+@contextmanager
+def _keep_partial(partial: object) -> Iterator[None]:
+    """A CorruptBlock raised inside carries what was decoded before the damage."""
+    try:
+        yield
+    except CorruptBlock as e:
+        e.partial = partial
+        raise
+
+
 class _Cursor:
     """Bounds-checked reads over one block body."""
 
-    __slots__ = ("buf", "pos", "end", "base")
+    __slots__ = ("buf", "pos", "end", "base", "block_end")
 
     def __init__(self, buf, pos: int, end: int, base: int):
-        self.buf, self.pos, self.end, self.base = buf, pos, end, base
+        # ``end`` narrows to one entry while it is read (entries with a length); ``block_end`` stays
+        self.buf, self.pos, self.end, self.base, self.block_end = buf, pos, end, base, end
 
     def remaining(self) -> int:
         return self.end - self.pos
 
     def need(self, n: int, what: str) -> None:
         if n < 0 or self.pos + n > self.end:
-            raise CorruptBlock(f"{what} runs past the end of its block", offset=self.base + self.pos)
+            scope = "block" if self.end == self.block_end else "entry"
+            raise CorruptBlock(f"{what} runs past the end of its {scope}", offset=self.base + self.pos)
 
     def unpack(self, st: struct.Struct, what: str) -> tuple:
         self.need(st.size, what)
@@ -186,41 +200,48 @@ def parse_machine_info(buf, pos: int, end: int) -> MachineInfo:
 def parse_proclist(buf, pos: int, end: int, version: int) -> list[ThreadEntry]:
     out: list[ThreadEntry] = []
     c = _Cursor(buf, pos, end, 0)
-    while c.remaining() >= 4:
-        start = c.pos
-        entry_len = 0
-        if version == 9:
-            (entry_len,) = c.unpack(U32, "process entry length")
-            if entry_len < 4 or start + entry_len > end:
-                raise CorruptBlock(f"process entry length {entry_len} is impossible", offset=start)
-        tid, pid, ptid = c.unpack(_TID3, "process ids")
-        t = ThreadEntry(tid, pid, ptid)
-        if version >= 6:
-            (t.sid,) = c.unpack(I64, "sid")
-        if version >= 8:
-            (t.vpgid,) = c.unpack(I64, "vpgid")
-        t.comm = decode_str(c.lstr("comm"))
-        t.exe = decode_str(c.lstr("exe"))
-        if version >= 7:
-            t.exepath = decode_str(c.lstr("exepath"))
-        t.args = split_nul_list(c.lstr("args", MAX_ARGS))
-        t.cwd = decode_str(c.lstr("cwd"))
-        t.fdlimit, t.flags, t.uid, t.gid = c.unpack(_PL_FIXED, "process limits")
-        if version >= 2:
-            t.vmsize_kb, t.vmrss_kb, t.vmswap_kb, t.pfmajor, t.pfminor = c.unpack(_PL_VM, "process memory")
-            if version >= 3:
-                t.env = split_nul_list(c.lstr("env", MAX_ARGS))
-            if version >= 4:
-                (t.vtid,) = c.unpack(I64, "vtid")
-                (t.vpid,) = c.unpack(I64, "vpid")
-                t.cgroups = split_nul_list(c.lstr("cgroups", MAX_ARGS))
-            if version >= 5:
-                t.root = decode_str(c.lstr("root"))
-        if version == 9:
-            _read_pl_v9_tail(c, t, start, entry_len)
-            c.pos = start + entry_len
-        out.append(t)
+    with _keep_partial(out):
+        while c.remaining() >= 4:
+            out.append(_thread_entry(c, end, version))
     return out
+
+
+def _thread_entry(c: _Cursor, end: int, version: int) -> ThreadEntry:
+    """One process list entry; the cursor ends at the next entry."""
+    start = c.pos
+    entry_len = 0
+    if version == 9:
+        (entry_len,) = c.unpack(U32, "process entry length")
+        if entry_len < 4 or start + entry_len > end:
+            raise CorruptBlock(f"process entry length {entry_len} is impossible", offset=start)
+        c.end = start + entry_len          # no field may run into the next entry
+    tid, pid, ptid = c.unpack(_TID3, "process ids")
+    t = ThreadEntry(tid, pid, ptid)
+    if version >= 6:
+        (t.sid,) = c.unpack(I64, "sid")
+    if version >= 8:
+        (t.vpgid,) = c.unpack(I64, "vpgid")
+    t.comm = decode_str(c.lstr("comm"))
+    t.exe = decode_str(c.lstr("exe"))
+    if version >= 7:
+        t.exepath = decode_str(c.lstr("exepath"))
+    t.args = split_nul_list(c.lstr("args", MAX_ARGS))
+    t.cwd = decode_str(c.lstr("cwd"))
+    t.fdlimit, t.flags, t.uid, t.gid = c.unpack(_PL_FIXED, "process limits")
+    if version >= 2:
+        t.vmsize_kb, t.vmrss_kb, t.vmswap_kb, t.pfmajor, t.pfminor = c.unpack(_PL_VM, "process memory")
+        if version >= 3:
+            t.env = split_nul_list(c.lstr("env", MAX_ARGS))
+        if version >= 4:
+            (t.vtid,) = c.unpack(I64, "vtid")
+            (t.vpid,) = c.unpack(I64, "vpid")
+            t.cgroups = split_nul_list(c.lstr("cgroups", MAX_ARGS))
+        if version >= 5:
+            t.root = decode_str(c.lstr("root"))
+    if version == 9:
+        _read_pl_v9_tail(c, t, start, entry_len)
+        c.pos, c.end = start + entry_len, end
+    return t
 
 
 def _read_pl_v9_tail(c: _Cursor, t: ThreadEntry, start: int, entry_len: int) -> None:
@@ -264,103 +285,179 @@ def parse_fdlist(buf, pos: int, end: int, version: int) -> tuple[int, list[FdEnt
     c = _Cursor(buf, pos, end, 0)
     (tid,) = c.unpack(I64, "fd list tid")
     out: list[FdEntry] = []
-    while c.remaining() >= (4 if version == 2 else _FD_HEAD.size):
-        start = c.pos
-        entry_len = 0
-        if version == 2:
-            (entry_len,) = c.unpack(U32, "fd entry length")
-            if entry_len < 4 or start + entry_len > end:
-                raise CorruptBlock(f"fd entry length {entry_len} is impossible", offset=start)
-        if c.remaining() < _FD_HEAD.size:
-            break
-        fd, ino, ftype = c.unpack(_FD_HEAD, "fd entry")
-        e = FdEntry(fd, ino, ftype)
-        if ftype == FD_IPV4_SOCK:
-            e.sip, e.dip, e.sport, e.dport, e.l4proto = c.unpack(_IPV4, "ipv4 fd")
-        elif ftype == FD_IPV4_SERVSOCK:
-            e.sip, e.sport, e.l4proto = c.unpack(_IPV4S, "ipv4 server fd")
-        elif ftype == FD_IPV6_SOCK:
-            e.sip, e.dip, e.sport, e.dport, e.l4proto = c.unpack(_IPV6, "ipv6 fd")
-        elif ftype == FD_IPV6_SERVSOCK:
-            e.sip, e.sport, e.l4proto = c.unpack(_IPV6S, "ipv6 server fd")
-        elif ftype == FD_UNIX_SOCK:
-            e.source, e.dest = c.unpack(_UNIX, "unix fd")
-            e.name = decode_str(c.lstr("unix fd path"))
-        elif ftype == FD_FILE_V2:
-            (e.open_flags,) = c.unpack(U32, "file fd flags")
-            e.name = decode_str(c.lstr("file fd path"))
-            if version == 2 and c.pos + 4 <= start + entry_len:
-                (e.dev,) = c.unpack(U32, "file fd dev")
-        elif ftype in _NAMED_FD_TYPES:
-            e.name = decode_str(c.lstr("fd name"))
-        else:
-            if version != 2:
-                raise CorruptBlock(f"unknown fd type {ftype} in a v1 fd list", offset=start)
-            e.type, e.name = FD_UNSUPPORTED, f"unknown-type:[{ftype}]"
-        if version == 2:
-            c.pos = start + entry_len
-        out.append(e)
+    with _keep_partial((tid, out)):
+        while c.remaining() >= (4 if version == 2 else _FD_HEAD.size):
+            out.append(_fd_entry(c, end, version))
     return tid, out
+
+
+def _fd_entry(c: _Cursor, end: int, version: int) -> FdEntry:
+    """One fd list entry; the cursor ends at the next entry."""
+    start = c.pos
+    if version == 2:
+        (entry_len,) = c.unpack(U32, "fd entry length")
+        if entry_len < 4 or start + entry_len > end:
+            raise CorruptBlock(f"fd entry length {entry_len} is impossible", offset=start)
+        c.end = start + entry_len
+    fd, ino, ftype = c.unpack(_FD_HEAD, "fd entry")
+    e = FdEntry(fd, ino, ftype)
+    if ftype == FD_IPV4_SOCK:
+        e.sip, e.dip, e.sport, e.dport, e.l4proto = c.unpack(_IPV4, "ipv4 fd")
+    elif ftype == FD_IPV4_SERVSOCK:
+        e.sip, e.sport, e.l4proto = c.unpack(_IPV4S, "ipv4 server fd")
+    elif ftype == FD_IPV6_SOCK:
+        e.sip, e.dip, e.sport, e.dport, e.l4proto = c.unpack(_IPV6, "ipv6 fd")
+    elif ftype == FD_IPV6_SERVSOCK:
+        e.sip, e.sport, e.l4proto = c.unpack(_IPV6S, "ipv6 server fd")
+    elif ftype == FD_UNIX_SOCK:
+        e.source, e.dest = c.unpack(_UNIX, "unix fd")
+        e.name = decode_str(c.lstr("unix fd path"))
+    elif ftype == FD_FILE_V2:
+        (e.open_flags,) = c.unpack(U32, "file fd flags")
+        e.name = decode_str(c.lstr("file fd path"))
+        if version == 2 and c.remaining() >= 4:
+            (e.dev,) = c.unpack(U32, "file fd dev")
+    elif ftype in _NAMED_FD_TYPES:
+        e.name = decode_str(c.lstr("fd name"))
+    else:
+        if version != 2:
+            raise CorruptBlock(f"unknown fd type {ftype} in a v1 fd list", offset=start)
+        e.type, e.name = FD_UNSUPPORTED, f"unknown-type:[{ftype}]"
+    if version == 2:
+        c.pos = c.end
+    c.end = end
+    return e
 
 
 def parse_userlist(buf, pos: int, end: int, version: int) -> tuple[list[UserEntry], list[GroupEntry]]:
     c = _Cursor(buf, pos, end, 0)
     users: list[UserEntry] = []
     groups: list[GroupEntry] = []
-    while c.remaining() >= (4 if version == 2 else 5):
-        start = c.pos
-        entry_len = 0
-        if version == 2:
-            (entry_len,) = c.unpack(U32, "user entry length")
-            if entry_len < 5 or start + entry_len > end:
-                raise CorruptBlock(f"user entry length {entry_len} is impossible", offset=start)
-        (kind,) = c.unpack(U8, "user entry type")
-        if kind == 0:
-            uid, gid = c.unpack(struct.Struct("<II"), "user ids")
-            name = decode_str(c.lstr("user name", 256))
-            home = decode_str(c.lstr("home dir", 256))
-            shell = decode_str(c.lstr("shell", 256))
-            users.append(UserEntry(uid, gid, name, home, shell))
-        elif kind == 1:
-            (gid,) = c.unpack(U32, "group id")
-            groups.append(GroupEntry(gid, decode_str(c.lstr("group name", 256))))
-        elif version != 2:
-            raise CorruptBlock(f"unknown user list entry type {kind}", offset=start)
-        if version == 2:
-            c.pos = start + entry_len
+    with _keep_partial((users, groups)):
+        while c.remaining() >= (4 if version == 2 else 5):
+            entry = _user_entry(c, end, version)
+            if isinstance(entry, UserEntry):
+                users.append(entry)
+            elif isinstance(entry, GroupEntry):
+                groups.append(entry)
     return users, groups
+
+
+_UIDS = struct.Struct("<II")
+
+
+def _user_entry(c: _Cursor, end: int, version: int) -> UserEntry | GroupEntry | None:
+    """One user list entry (None: an unknown kind in a v2 list, skipped by its length)."""
+    start = c.pos
+    if version == 2:
+        (entry_len,) = c.unpack(U32, "user entry length")
+        if entry_len < 5 or start + entry_len > end:
+            raise CorruptBlock(f"user entry length {entry_len} is impossible", offset=start)
+        c.end = start + entry_len
+    (kind,) = c.unpack(U8, "user entry type")
+    entry: UserEntry | GroupEntry | None = None
+    if kind == 0:
+        uid, gid = c.unpack(_UIDS, "user ids")
+        name = decode_str(c.lstr("user name", 256))
+        home = decode_str(c.lstr("home dir", 256))
+        shell = decode_str(c.lstr("shell", 256))
+        entry = UserEntry(uid, gid, name, home, shell)
+    elif kind == 1:
+        (gid,) = c.unpack(U32, "group id")
+        entry = GroupEntry(gid, decode_str(c.lstr("group name", 256)))
+    elif version != 2:
+        raise CorruptBlock(f"unknown user list entry type {kind}", offset=start)
+    if version == 2:
+        c.pos = c.end
+    c.end = end
+    return entry
+
+
+_IF_HEAD = struct.Struct("<HH")
+_IF_V4 = struct.Struct("<4s4s4s")
+_IF_V6 = struct.Struct("<16s16s16s")
 
 
 def parse_iflist(buf, pos: int, end: int, version: int) -> list[Interface]:
     c = _Cursor(buf, pos, end, 0)
     out: list[Interface] = []
-    while c.remaining() >= 4:
-        start = c.pos
-        entry_len = 0
-        if version == 2:
-            (entry_len,) = c.unpack(U32, "interface entry length")
-            if start + 4 + entry_len > end:
-                raise CorruptBlock(f"interface entry length {entry_len} is impossible", offset=start)
-        if c.remaining() < 4:
-            break
-        iftype, namelen = c.unpack(struct.Struct("<HH"), "interface header")
-        if iftype in (1, 3):
-            addr, mask, _b = c.unpack(struct.Struct("<4s4s4s"), "ipv4 interface")
-            if iftype == 1:
-                c.raw(8, "linkspeed")
-            fam = 4
-        elif iftype in (2, 4):
-            addr, mask, _b = c.unpack(struct.Struct("<16s16s16s"), "ipv6 interface")
-            if iftype == 2:
-                c.raw(8, "linkspeed")
-            fam = 6
-        else:
-            if version == 2:
-                c.pos = start + 4 + entry_len
-                continue
-            raise CorruptBlock(f"unknown interface type {iftype}", offset=start)
-        name = decode_str(c.raw(min(namelen, c.remaining()), "interface name").split(b"\0", 1)[0])
-        out.append(Interface(fam, name, addr, mask))
-        if version == 2:
-            c.pos = start + 4 + entry_len
+    with _keep_partial(out):
+        while c.remaining() >= 4:
+            i = _interface(c, end, version)
+            if i is not None:
+                out.append(i)
     return out
+
+
+def _interface(c: _Cursor, end: int, version: int) -> Interface | None:
+    """One interface entry (None: nothing usable, skipped); the cursor ends at the next entry."""
+    start = c.pos
+    if version == 2:
+        (entry_len,) = c.unpack(U32, "interface entry length")
+        if start + 4 + entry_len > end:
+            raise CorruptBlock(f"interface entry length {entry_len} is impossible", offset=start)
+        c.end = start + 4 + entry_len
+        if c.remaining() < 4:
+            c.pos, c.end = c.end, end
+            return None
+    iftype, namelen = c.unpack(_IF_HEAD, "interface header")
+    if iftype in (1, 3):
+        addr, mask, _b = c.unpack(_IF_V4, "ipv4 interface")
+        fam = 4
+    elif iftype in (2, 4):
+        addr, mask, _b = c.unpack(_IF_V6, "ipv6 interface")
+        fam = 6
+    elif version == 2:
+        c.pos, c.end = c.end, end
+        return None
+    else:
+        raise CorruptBlock(f"unknown interface type {iftype}", offset=start)
+    if iftype in (1, 2):
+        c.raw(8, "linkspeed")
+    name = decode_str(c.raw(min(namelen, c.remaining()), "interface name").split(b"\0", 1)[0])
+    if version == 2:
+        c.pos = c.end
+    c.end = end
+    return Interface(fam, name, addr, mask)
+
+
+# -- dispatch by block type ----------------------------------------------------------------------------
+_PARSERS = {
+    **{t: ("machine", lambda buf, pos, end, v: parse_machine_info(buf, pos, end), 0) for t in MI},
+    **{t: ("threads", parse_proclist, v) for t, v in PL_VERSIONS.items()},
+    **{t: ("fds", parse_fdlist, v) for t, v in FDL_VERSIONS.items()},
+    **{t: ("users", parse_userlist, v) for t, v in UL_VERSIONS.items()},
+    **{t: ("interfaces", parse_iflist, v) for t, v in IL_VERSIONS.items()},
+}
+
+
+def parse_block(btype: int, buf, pos: int, end: int) -> tuple[str, object] | None:
+    """``(kind, parsed)`` for the metadata block body ``buf[pos:end]``; None for an unknown block type.
+
+    A CorruptBlock raised here carries ``partial = (kind, entries decoded before the damage)``.
+    """
+    entry = _PARSERS.get(btype)
+    if entry is None:
+        return None
+    kind, parse, version = entry
+    try:
+        return kind, parse(buf, pos, end, version)
+    except CorruptBlock as e:
+        e.partial = (kind, e.partial) if e.partial else None
+        raise
+
+
+def merge_into(section, kind: str, parsed) -> None:
+    """Add what one metadata block said to a ``Section`` (anything with its attributes)."""
+    if kind == "machine":
+        section.machine = parsed
+    elif kind == "threads":
+        section.threads.extend(parsed)
+    elif kind == "fds":
+        tid, fds = parsed
+        section.fds.setdefault(tid, []).extend(fds)
+    elif kind == "users":
+        section.users.extend(parsed[0])
+        section.groups.extend(parsed[1])
+    elif kind == "interfaces":
+        section.interfaces.extend(parsed)

@@ -12,16 +12,10 @@ import struct
 from collections.abc import Iterable, Mapping, Sequence
 from typing import IO, Any
 
+from . import eventtable as et
 from . import metadata as md
+from .eventtable import EF_LARGE_PAYLOAD, EventTable, ParamInfo, head
 from .reader import Section
-from .eventtable import (
-    EF_LARGE_PAYLOAD, PT_BYTEBUF, PT_CHARBUF, PT_CHARBUF_PAIR_ARRAY, PT_CHARBUFARRAY, PT_DOUBLE, PT_DYN,
-    PT_ENUMFLAGS8, PT_ENUMFLAGS16, PT_ENUMFLAGS32, PT_ERRNO, PT_FD, PT_FD32, PT_FDLIST, PT_FLAGS8, PT_FLAGS16,
-    PT_FLAGS32, PT_FSPATH, PT_FSRELPATH, PT_GID, PT_INT8, PT_INT16, PT_INT32, PT_INT64, PT_IPADDR, PT_IPNET,
-    PT_IPV4ADDR, PT_IPV4NET, PT_IPV6ADDR, PT_IPV6NET, PT_L4PROTO, PT_MODE, PT_NONE, PT_PID, PT_PID32, PT_PORT,
-    PT_RELTIME, PT_ABSTIME, PT_SIGSET, PT_SIGTYPE, PT_SOCKADDR, PT_SOCKFAMILY, PT_SOCKTUPLE, PT_SYSCALLID,
-    PT_UID, PT_UINT8, PT_UINT16, PT_UINT32, PT_UINT64, PT_BOOL, EventTable, ParamInfo, head,
-)
 
 # block type ids written by this module
 BT_MI, BT_PL_V9, BT_FDL_V2, BT_IL_V2, BT_UL_V2 = 0x201, 0x215, 0x218, 0x219, 0x220
@@ -52,12 +46,13 @@ _FD_LAYOUTS = {
 _FD_NAMED = frozenset(range(0, 22)) - set(_FD_LAYOUTS) - {md.FD_UNIX_SOCK, md.FD_FILE_V2}
 
 _INT_CODES = {
-    PT_INT8: "<b", PT_INT16: "<h", PT_INT32: "<i", PT_INT64: "<q", PT_UINT8: "<B", PT_UINT16: "<H",
-    PT_UINT32: "<I", PT_UINT64: "<Q", PT_ERRNO: "<q", PT_FD: "<q", PT_PID: "<q", PT_SYSCALLID: "<H",
-    PT_SIGTYPE: "<B", PT_RELTIME: "<Q", PT_ABSTIME: "<Q", PT_PORT: "<H", PT_L4PROTO: "<B",
-    PT_SOCKFAMILY: "<B", PT_BOOL: "<I", PT_FLAGS8: "<B", PT_FLAGS16: "<H", PT_FLAGS32: "<I", PT_UID: "<I",
-    PT_GID: "<I", PT_SIGSET: "<I", PT_MODE: "<I", PT_ENUMFLAGS8: "<B", PT_ENUMFLAGS16: "<H",
-    PT_ENUMFLAGS32: "<I", PT_FD32: "<i", PT_PID32: "<i",
+    et.PT_INT8: "<b", et.PT_INT16: "<h", et.PT_INT32: "<i", et.PT_INT64: "<q", et.PT_UINT8: "<B",
+    et.PT_UINT16: "<H", et.PT_UINT32: "<I", et.PT_UINT64: "<Q", et.PT_ERRNO: "<q", et.PT_FD: "<q",
+    et.PT_PID: "<q", et.PT_SYSCALLID: "<H", et.PT_SIGTYPE: "<B", et.PT_RELTIME: "<Q", et.PT_ABSTIME: "<Q",
+    et.PT_PORT: "<H", et.PT_L4PROTO: "<B", et.PT_SOCKFAMILY: "<B", et.PT_BOOL: "<I", et.PT_FLAGS8: "<B",
+    et.PT_FLAGS16: "<H", et.PT_FLAGS32: "<I", et.PT_UID: "<I", et.PT_GID: "<I", et.PT_SIGSET: "<I",
+    et.PT_MODE: "<I", et.PT_ENUMFLAGS8: "<B", et.PT_ENUMFLAGS16: "<H", et.PT_ENUMFLAGS32: "<I",
+    et.PT_FD32: "<i", et.PT_PID32: "<i",
 }
 _INT_STRUCTS = {t: struct.Struct(c) for t, c in _INT_CODES.items()}
 _BYTESLIKE = (bytes, bytearray, memoryview)
@@ -153,12 +148,12 @@ def _bytebuf(value: Any) -> bytes:
 
 
 _STRUCTURED = {
-    PT_CHARBUF: lambda v: _enc(v) + b"\0", PT_FSPATH: lambda v: _enc(v) + b"\0",
-    PT_FSRELPATH: lambda v: _enc(v) + b"\0", PT_BYTEBUF: _bytebuf, PT_SOCKADDR: encode_sockaddr,
-    PT_SOCKTUPLE: encode_socktuple, PT_FDLIST: encode_fdlist, PT_CHARBUFARRAY: _string_list,
-    PT_CHARBUF_PAIR_ARRAY: _pair_list, PT_IPV4ADDR: lambda v: _ip(v, 4), PT_IPV6ADDR: lambda v: _ip(v, 6),
-    PT_IPADDR: lambda v: _ip(v, None), PT_IPV4NET: lambda v: _ipnet(v, 4),
-    PT_IPV6NET: lambda v: _ipnet(v, 6), PT_IPNET: lambda v: _ipnet(v, None),
+    et.PT_CHARBUF: lambda v: _enc(v) + b"\0", et.PT_FSPATH: lambda v: _enc(v) + b"\0",
+    et.PT_FSRELPATH: lambda v: _enc(v) + b"\0", et.PT_BYTEBUF: _bytebuf, et.PT_SOCKADDR: encode_sockaddr,
+    et.PT_SOCKTUPLE: encode_socktuple, et.PT_FDLIST: encode_fdlist, et.PT_CHARBUFARRAY: _string_list,
+    et.PT_CHARBUF_PAIR_ARRAY: _pair_list, et.PT_IPV4ADDR: lambda v: _ip(v, 4), et.PT_IPV6ADDR: lambda v: _ip(v, 6),
+    et.PT_IPADDR: lambda v: _ip(v, None), et.PT_IPV4NET: lambda v: _ipnet(v, 4),
+    et.PT_IPV6NET: lambda v: _ipnet(v, 6), et.PT_IPNET: lambda v: _ipnet(v, None),
 }
 
 
@@ -176,26 +171,26 @@ def encode_param(ptype: int, value: Any, *, dyn: Sequence[ParamInfo] | None = No
         return b""
     st = _INT_STRUCTS.get(ptype)
     if st is not None:
-        if ptype in (PT_UID, PT_GID) and value == -1:
+        if ptype in (et.PT_UID, et.PT_GID) and value == -1:
             value = 0xFFFFFFFF
         if isinstance(value, _BYTESLIKE) or not isinstance(value, int):
             raise TypeError(f"parameter type {ptype} takes an int, not {type(value).__name__}")
         return st.pack(value)
-    if ptype == PT_DOUBLE:
+    if ptype == et.PT_DOUBLE:
         return struct.pack("<d", value)
     fn = _STRUCTURED.get(ptype)
     if fn is not None:
         return fn(value)
-    if ptype == PT_DYN:
+    if ptype == et.PT_DYN:
         idx, inner = value
         if isinstance(inner, _BYTESLIKE):
             return bytes([idx]) + bytes(inner)
         if dyn is None or idx >= len(dyn):
             raise ValueError(f"dynamic parameter index {idx} needs its sub-type table")
         return bytes([idx]) + encode_param(dyn[idx].type, inner)
-    if ptype == PT_NONE:
+    if ptype == et.PT_NONE:
         if value not in (b"", ()):
-            raise ValueError("PT_NONE parameters carry no value")
+            raise ValueError("et.PT_NONE parameters carry no value")
         return b""
     raise ValueError(f"unknown parameter type {ptype}")
 
@@ -298,7 +293,7 @@ def _interface_entry(i: md.Interface) -> bytes:
     if i.family not in (4, 6) or len(i.addr) != width or len(i.netmask) != width:
         raise ValueError(f"interface {i.name}: family {i.family} needs {width}-byte address and netmask")
     name = _enc(i.name)
-    bcast = bytes(a | (~m & 0xFF) for a, m in zip(i.addr, i.netmask)) if width == 4 else bytes(16)
+    bcast = bytes(a | (~m & 0xFF) for a, m in zip(i.addr, i.netmask, strict=True)) if width == 4 else bytes(16)
     body = (struct.pack("<HH", 1 if width == 4 else 2, len(name)) + bytes(i.addr) + bytes(i.netmask)
             + bcast + struct.pack("<Q", 0) + name)
     return _U32.pack(len(body)) + body     # an IL_V2 entry length does not count itself

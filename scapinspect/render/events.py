@@ -56,8 +56,16 @@ class EventStream:
         self.state = state or StateEngine(et.head(), modern=prof.name != "0.29")
         self.renderer = ParamRenderer(self.state, prof)
 
-    def events(self, include_hidden: bool = False) -> Iterator[Rendered]:
+    def events(self, include_hidden: bool = False, accept=None) -> Iterator[Rendered]:
+        """Events in file order, numbered as sysdig numbers them.
+
+        ``accept(item) -> bool`` is a capture filter applied the way sysdig 0.29.3 applies one: events
+        that change state are tested after they are parsed; the others right after their thread and fd
+        are looked up, and a rejected one is not parsed at all.
+        """
         prof = self.prof
+        pre_parse = prof.name == "0.29"
+        modifies = et.EF_MODIFIES_STATE
         ptable = prof.table.events
         maxev = prof.max_event
         num = 0
@@ -71,7 +79,20 @@ class EventStream:
             if etype >= maxev:
                 continue
             num += 1
-            ctx = state.process(it)
+            if accept is None:
+                ctx = state.process(it)
+            else:
+                ctx = state.begin(it)
+                if pre_parse and not ptable[etype].flags & modifies:
+                    item = Rendered(num, it, ctx)
+                    if not accept(item):
+                        state.reject(it, ctx)
+                        continue
+                    state.finish(it, ctx)
+                else:
+                    state.finish(it, ctx)
+                    if not accept(Rendered(num, it, ctx)):
+                        continue
             hidden = False
             if leading and etype in LEADING_CONTAINER_EVENTS:
                 hidden = True

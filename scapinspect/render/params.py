@@ -72,7 +72,7 @@ def hex_dump(raw: bytes, with_ascii: bool) -> str:
         for k in range(0, len(row), 2):
             pair = row[k:k + 2]
             parts.append(pair.hex() if len(pair) == 2 else f"{pair[0]:02x}")
-        line = f"\n\t0x{off:04x}:  " + " ".join(parts)
+        line = f"\n\t0x{off:04x}: " + " ".join(parts)
         if with_ascii:
             missing = 8 - len(parts)
             line += " " * (5 * missing) + "  " + dotted(row)

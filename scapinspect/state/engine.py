@@ -97,6 +97,7 @@ class StateEngine:
         self.groups: dict[int, md.GroupEntry] = {}
         self.machine: md.MachineInfo | None = None
         self.server_ports: set[int] = set()
+        self.interfaces: list[md.Interface] = []
         self._fds_to_remove: list[tuple[ThreadInfo, int]] = []
         self._tid_to_remove: int | None = None
         self._names = [
@@ -119,12 +120,22 @@ class StateEngine:
                 t.cwd = concat_paths("", e.cwd)
                 if not t.cwd.endswith("/"):
                     t.cwd += "/"
-        for tid, fds in sec.fds.items():
+        if sec.interfaces:
+            self.interfaces = list(sec.interfaces)
+        # libsinsp loads the proc list's fds, thread by thread in proc-list order, through one
+        # sinsp_fdinfo_t whose sockinfo union is never cleared
+        union = bytearray(40)
+        listed = [e.tid for e in sec.threads if e.tid in sec.fds]
+        for tid in listed + [k for k in sec.fds if k not in set(listed)]:
             t = self.threads.get(tid)
             if t is None:
                 continue
-            for fe in fds:
+            for fe in sec.fds[tid]:
+                _fill_union(union, fe)
                 f = fd_from_entry(fe)
+                f.sockraw = bytes(union)
+                if f.type == md.FD_IPV4_SOCK and self._infer_addresses(f):
+                    f.name = f.oldname = f.tuple_name()
                 if f.type in (md.FD_IPV4_SERVSOCK, md.FD_IPV6_SERVSOCK):
                     self.server_ports.add(f.sport)
                 t.fds[fe.fd] = f
@@ -190,6 +201,13 @@ class StateEngine:
 
     # -- the event loop -------------------------------------------------------------------------
     def process(self, ev: Event) -> EventContext:
+        """Parse one event: its thread and fd are looked up, then the state is updated."""
+        ctx = self.begin(ev)
+        self.finish(ev, ctx)
+        return ctx
+
+    def begin(self, ev: Event) -> EventContext:
+        """The first half of parsing (libsinsp's reset): pending removals, thread and fd lookup."""
         if self._fds_to_remove:
             for t, fd in self._fds_to_remove:
                 self.fd_table(t).pop(fd, None)
@@ -214,17 +232,30 @@ class StateEngine:
         ctx.tinfo = t
         if t is not None and etype != SCHEDSWITCH_6_E:
             self._reset(ev, t, info, ctx)
-        handler = self._handlers.get(etype)
+        return ctx
+
+    def finish(self, ev: Event, ctx: EventContext) -> None:
+        """The second half of parsing: the event's own state changes."""
+        t = ctx.tinfo
+        if t is not None and t.lastevent_type == ev.type and ev.type % 2 == 0 and ev.type != SCHEDSWITCH_6_E:
+            t.enter = ev
+        handler = self._handlers.get(ev.type)
         if handler is not None:
             handler(ev, ctx)
-        return ctx
+
+    def reject(self, ev: Event, ctx: EventContext) -> None:
+        """A capture filter dropped the event before it was parsed: libsinsp then forgets the thread's
+        last enter event, so the matching exit is not paired with it."""
+        t = ctx.tinfo
+        if t is not None and not self.table.events[ev.type].flags & EF_SKIPPARSERESET \
+                and ev.type != SCHEDSWITCH_6_E:
+            t.lastevent_type = -1000
 
     def _reset(self, ev: Event, t: ThreadInfo, info, ctx: EventContext) -> None:
         eflags = info.flags
         if ev.type % 2 == 0:
             t.lastevent_fd = -1
             t.lastevent_type = ev.type
-            t.enter = ev
             if eflags & EF_USES_FD:
                 fd = p_int(ev, 0)
                 if fd is not None:
@@ -235,7 +266,7 @@ class StateEngine:
             return
         if t.last_enter_ts:
             t.latency = ev.ts - t.last_enter_ts
-        ctx.latency = t.latency if ev.type == t.lastevent_type + 1 else 0
+        ctx.latency = t.latency
         paired = ev.type == t.lastevent_type + 1
         if not paired:
             t.enter = None
@@ -245,7 +276,12 @@ class StateEngine:
                 ctx.errorcode = -res
         if not eflags & EF_USES_FD:
             return
-        if not paired:
+        if info.name == "copy_file_range":
+            # libsinsp takes this exit's fd from its fdout parameter, paired or not
+            fd = self._param(ev, "fdout")
+            if fd is not None:
+                t.lastevent_fd = fd
+        elif not paired:
             # exit-only captures carry the fd in the exit event itself
             t.lastevent_fd = -1
             loc = _EXIT_FD_LOCATION.get(info.name, -1)
@@ -701,28 +737,77 @@ class StateEngine:
             if self._update_fd(f, raw):
                 if f.type in (md.FD_IPV4_SOCK, md.FD_IPV6_SOCK):
                     if f.role == ROLE_NONE:
-                        f.role = ROLE_SERVER if self._guess_server(f, reading) else ROLE_CLIENT
+                        f.role = self._guess_role(ctx.tinfo, f, reading)
                     if (f.role == ROLE_CLIENT) == reading:
                         _swap(f)
                     f.name = f.tuple_name()
                 else:
                     f.name = socktuple_name(parse_socktuple(raw))
 
-    def _guess_server(self, f: FdInfo, incoming: bool) -> bool:
-        """libsinsp guesses the role of a connectionless socket from the ports it uses."""
-        if f.sport in self.server_ports or f.dport in self.server_ports:
-            return f.sport in self.server_ports if not incoming else f.dport in self.server_ports
-        return False
+    def _guess_role(self, t: ThreadInfo | None, f: FdInfo, incoming: bool) -> int:
+        """libsinsp's set_net_role_by_guessing: a server when one of the process's IPv4 sockets is
+        bound or connected to the tuple's dport, unless one also uses its sport (then a socket whose
+        first use is a read is the server); otherwise a client."""
+        table = self.fd_table(t).values() if t is not None else ()
+        if not any((o.type == md.FD_IPV4_SOCK and o.dport == f.dport) or
+                   (o.type == md.FD_IPV4_SERVSOCK and o.sport == f.dport) for o in table):
+            return ROLE_CLIENT
+        if not any(o.type == md.FD_IPV4_SOCK and o.sport == f.sport for o in table):
+            return ROLE_SERVER
+        return ROLE_SERVER if incoming else ROLE_CLIENT
+
+    def _infer_addresses(self, f: FdInfo) -> bool:
+        """libsinsp's sinsp_network_interfaces::update_fd: an IPv4 tuple with one address 0.0.0.0 gets
+        a local interface's address there. Returns whether it changed."""
+        zero = bytes(4)
+        sip, dip = bytes(f.sip or zero), bytes(f.dip or zero)
+        if f.type != md.FD_IPV4_SOCK or (sip != zero and dip != zero):
+            return False
+        other = dip if sip == zero else sip
+        new = self._infer_ipv4(other)
+        if new == other and f.sport == f.dport:
+            return False
+        if sip == zero:
+            f.sip = new
+        else:
+            f.dip = new
+        return True
+
+    def _infer_ipv4(self, dest: bytes) -> bytes:
+        """sinsp_network_interfaces::infer_ipv4_address: the interface with that address, else one on
+        its subnet, else the first that is not 127.0.0.1, else 0.0.0.0."""
+        ifs = [(bytes(i.addr), bytes(i.netmask or bytes(4))) for i in self.interfaces if len(i.addr) == 4]
+        for addr, _ in ifs:
+            if addr == dest:
+                return addr
+        for addr, mask in ifs:
+            if all((a & m) == (d & m) for a, m, d in zip(addr, mask, dest, strict=True)):
+                return addr
+        for addr, _ in ifs:
+            if addr != b"\x7f\x00\x00\x01":
+                return addr
+        return bytes(4)
 
     def _update_fd(self, f: FdInfo, raw) -> bool:
         tup = parse_socktuple(raw)
         if tup is None:
             return False
         if tup[0] == "inet":
-            if f.type == md.FD_IPV4_SERVSOCK:
-                pass
+            if f.type == md.FD_IPV4_SERVSOCK and f.sockraw is not None:
+                # the server info (ip, port, l4proto) shares a union with the tuple: its dip, sport and
+                # dport are the bytes after the server info; a proc-list fd carries no role
+                u = f.sockraw
+                f.dip = u[4:8]
+                f.sport = int.from_bytes(u[8:10], "little")
+                f.dport = int.from_bytes(u[10:12], "little")
+                f.role = ROLE_NONE
             f.type = md.FD_IPV4_SOCK
-            return _update_addresses(f, tup[1], tup[2], tup[3], tup[4])
+            changed = _update_addresses(f, tup[1], tup[2], tup[3], tup[4])
+            if changed:
+                if f.l4proto == md.L4_UNKNOWN:
+                    f.l4proto = md.L4_UDP     # a tuple that changes is not TCP
+                self._infer_addresses(f)
+            return changed
         if tup[0] == "inet6":
             _, sip, sport, dip, dport = tup
             if is_v4_mapped(sip) and is_v4_mapped(dip):
@@ -887,6 +972,24 @@ class StateEngine:
         res = p_int(ev, 0)
         if t is not None and res is not None and res >= 0:
             t.sid = res
+
+
+def _fill_union(u: bytearray, fe: md.FdEntry) -> None:
+    """The bytes add_fd_from_scap writes into the sockinfo union for one proc-list fd (other bytes keep
+    what the previous fd left there)."""
+    def port(v: int) -> bytes:
+        return int(v).to_bytes(2, "little")
+
+    if fe.type == md.FD_IPV4_SOCK:
+        u[0:13] = bytes(fe.sip) + bytes(fe.dip) + port(fe.sport) + port(fe.dport) + bytes([fe.l4proto])
+    elif fe.type == md.FD_IPV4_SERVSOCK:
+        u[0:7] = bytes(fe.sip) + port(fe.sport) + bytes([fe.l4proto])
+    elif fe.type == md.FD_IPV6_SOCK:
+        u[0:37] = bytes(fe.sip) + bytes(fe.dip) + port(fe.sport) + port(fe.dport) + bytes([fe.l4proto])
+    elif fe.type == md.FD_IPV6_SERVSOCK:
+        u[0:19] = bytes(fe.sip) + port(fe.sport) + bytes([fe.l4proto])
+    elif fe.type == md.FD_UNIX_SOCK:
+        u[0:16] = fe.source.to_bytes(8, "little") + fe.dest.to_bytes(8, "little")
 
 
 def _update_addresses(f: FdInfo, sip: bytes, sport: int, dip: bytes, dport: int) -> bool:

@@ -52,7 +52,7 @@ class FdInfo:
     """One file descriptor's state. IPs are raw bytes (4 or 16), ports ints."""
 
     __slots__ = ("type", "name", "l4proto", "sip", "sport", "dip", "dport", "role", "openflags", "ino",
-                 "dev", "source", "dest", "close_in_progress", "oldname")
+                 "dev", "source", "dest", "close_in_progress", "oldname", "sockraw")
 
     def __init__(self, ftype: int, name: str = "", l4proto: int = 0):
         self.type = ftype
@@ -67,6 +67,9 @@ class FdInfo:
         self.source = self.dest = 0
         self.close_in_progress = False
         self.oldname = name
+        # proc-list sockets: libsinsp's sockinfo union as loaded (bytes a type leaves alone keep the
+        # previous fd's values), read back when a server socket turns into a tuple
+        self.sockraw: bytes | None = None
 
     def copy(self) -> FdInfo:
         n = FdInfo.__new__(FdInfo)
