@@ -184,6 +184,32 @@ class Capture:
         s, it = self.stream()
         return follow_stream(_StreamView(s, it), key)
 
+    def connections(self) -> pd.DataFrame:
+        """One row per network connection (see scapinspect.analyzers.connections)."""
+        from .analyzers.connections import connections_frame
+        s, it = self.stream()
+        return connections_frame(_StreamView(s, it))
+
+    def http(self) -> pd.DataFrame:
+        """One row per HTTP request/response pair found in the I/O (see scapinspect.analyzers.http)."""
+        from .analyzers.http import http_frame
+        return http_frame(self)
+
+    def summary(self, samples: int = 100) -> dict:
+        """The overview tiles of Sysdig Inspect (see scapinspect.analyzers.summary)."""
+        from .analyzers.summary import summary
+        return summary(self, samples)
+
+    def timeline(self, metric: str = "events", freq: str = "1s") -> pd.Series:
+        """A metric over time: 'events', 'errors', 'bytes_read', 'bytes_written' ..."""
+        from .analyzers.summary import timeline
+        return timeline(self, metric, freq)
+
+    def view(self, name: str) -> pd.DataFrame:
+        """A csysdig view (procs, files, connections, errors ...) as a typed DataFrame."""
+        from .analyzers.views import view_frame
+        return view_frame(self, name)
+
     def __repr__(self) -> str:
         sel = "" if self._selection is None else f", {len(self._selection)} events selected"
         return f"<Capture {self.path!r} ({self.compat}{sel})>"
