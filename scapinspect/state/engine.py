@@ -266,7 +266,8 @@ class StateEngine:
             return
         if t.last_enter_ts:
             t.latency = ev.ts - t.last_enter_ts
-        ctx.latency = t.latency
+        # current libsinsp no longer times syscalls from their enter events
+        ctx.latency = 0 if self.modern else t.latency
         paired = ev.type == t.lastevent_type + 1
         if not paired:
             t.enter = None

@@ -169,7 +169,12 @@ def _creator_name(fc: FieldContext) -> str | None:
         value, resolved = r.param(ev, fc.ctx, 1, fc.einfo.params[1], False)
         return resolved or value
     if name in ("openat", "openat2"):
-        return None
+        names = [p.name for p in fc.einfo.params]
+        if "name" not in names or names.index("name") >= ev.nparams:
+            return None      # old openat exits: the path is in the enter event
+        j = names.index("name")
+        value, resolved = r.param(ev, fc.ctx, j, fc.einfo.params[j], False)
+        return resolved or value
     return ""
 
 
