@@ -64,12 +64,60 @@ def report_warnings(warnings: list[str], strict: bool) -> None:
         sys.exit(EXIT_BAD_INPUT)
 
 
-@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
-@click.pass_context
-def main(ctx: click.Context) -> None:
-    """Inspect sysdig/Falco .scap captures: events, commands, connections and I/O."""
-    if ctx.invoked_subcommand is None:
-        click.echo(ctx.get_help())
+class _Main(click.Group):
+    """`inspect FILE` opens the TUI on FILE; `inspect` alone opens the bundled sample capture."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and not args[0].startswith("-"):
+            args = ["tui", *args]
+        elif not args:
+            args = ["tui"]
+        return super().parse_args(ctx, args)
+
+
+@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Inspect sysdig/Falco .scap captures: events, commands, connections and I/O.
+
+    `inspect FILE` opens the terminal UI on FILE; `inspect` alone opens a bundled sample.
+    """
+
+
+def sample_capture() -> str:
+    """The bundled demo capture (shipped in the wheel, or in the source tree for editable installs)."""
+    from importlib import resources
+    from pathlib import Path
+
+    here = Path(__file__).resolve().parent
+    for cand in (here / "sample_captures" / "shell_session.scap",
+                 here.parent / "sample_captures" / "shell_session.scap"):
+        if cand.is_file():
+            return str(cand)
+    try:
+        ref = resources.files("scapinspect").joinpath("sample_captures/shell_session.scap")
+        if ref.is_file():
+            return str(ref)
+    except (ModuleNotFoundError, FileNotFoundError):  # pragma: no cover
+        pass
+    fail("the bundled sample capture is missing; pass a capture file")
+    return ""
+
+
+@main.command("tui", hidden=True)
+@click.argument("capture", required=False, type=click.Path(dir_okay=False))
+def tui_cmd(capture: str | None) -> None:
+    """Open the terminal UI."""
+    from .parsers.reader import ScapReader
+
+    path = capture or sample_capture()
+    try:
+        ScapReader(path).close()       # a bad file is a one-line error, before the screen changes
+    except ScapError as e:
+        fail(str(e))
+    if not sys.stdout.isatty():
+        fail("the terminal UI needs a terminal; try `inspect events FILE`")
+    from .views.app import run
+    sys.exit(run(path) or 0)
 
 
 @main.command("events")
