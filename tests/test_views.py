@@ -120,6 +120,22 @@ def test_view_frame_is_typed() -> None:
     assert frame.loc["sysdigevent", "CALLS/S"] == 54
 
 
+@pytest.mark.skipif(not _cases(), reason=f"shared captures not found in {CAPTURES}")
+def test_procs_cpu_and_page_faults_agree_with_procs() -> None:
+    """No recorded output for these two: check them against procs and the capture's process list."""
+    cap = _capture("502Error")
+    pcols, prows, _ = compute_view(cap, "procs")
+    ccols, crows, _ = compute_view(cap, "procs_cpu")
+    cpu = {r[pcols.index("PID")]: r[pcols.index("CPU")] for r in prows}
+    tot = {r[ccols.index("PID")]: r[ccols.index("TOT")] for r in crows}
+    assert tot == pytest.approx(cpu)
+    user_sys = {r[ccols.index("PID")]: r[ccols.index("USER")] + r[ccols.index("SYS")] for r in crows}
+    assert user_sys[13969] == pytest.approx(tot[13969], abs=0.1)
+    fcols, frows, _ = compute_view(cap, "page_faults")
+    faults = {r[fcols.index("PID")]: (r[fcols.index("MAJOR")], r[fcols.index("MINOR")]) for r in frows}
+    assert faults[13924] == (3, 6270) and faults[13851] == (2, 432)
+
+
 # -- value formats -----------------------------------------------------------------------------------
 @pytest.mark.parametrize(("ns", "text"), [
     (0, "       0ns"), (820, "     820ns"), (1_820, "    1.82us"), (16_000, "      16us"),

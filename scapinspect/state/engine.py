@@ -57,6 +57,8 @@ PROCEXIT = frozenset({16, 186})
 SOCK_STREAM, SOCK_DGRAM, SOCK_RAW = 1, 2, 3
 IPPROTO_IP, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_RAW = 0, 1, 6, 17, 255
 PPM_AF_NETLINK = 16
+# metadata events of current captures that belong to no thread
+_USER_EVENTS = frozenset({"useradded", "userdeleted", "groupadded", "groupdeleted", "pluginevent", "asyncevent"})
 # where current (exit-only) events carry their fd (libscap's get_exit_event_fd_location)
 _EXIT_FD_LOCATION = {
     **dict.fromkeys((
@@ -225,7 +227,7 @@ class StateEngine:
             return ctx
         if etype in CLONE_EXITS or etype == SCHEDSWITCH_6_E:
             t = self.threads.get(ev.tid)
-        elif etype in CONTAINER_JSON:
+        elif etype in CONTAINER_JSON or (self.modern and info.name in _USER_EVENTS):
             t = None
         else:
             t = self.get_thread(ev.tid)
@@ -271,6 +273,8 @@ class StateEngine:
         paired = ev.type == t.lastevent_type + 1
         if not paired:
             t.enter = None
+            if self.modern:
+                t.lastevent_fd = -1
         if ev.nparams and info.params and info.params[0].name in ("res", "fd"):
             res = p_int(ev, 0)
             if res is not None and res < 0:

@@ -113,11 +113,16 @@ def _buflen(fc: FieldContext) -> int | None:
 
 
 def _latency(fc: FieldContext) -> int | None:
-    if fc.ctx.tinfo is None:
+    """The thread's last syscall latency as libsinsp keeps it (0 after an enter event; stale on events
+    that do not reset it, such as switch); current libs no longer time syscalls."""
+    t = fc.ctx.tinfo
+    if t is None:
         return 0
     if fc.einfo.category & et.EC_INTERNAL:
         return None
-    return fc.ctx.latency if fc.ev.type % 2 == 1 else 0
+    if fc.state.modern:
+        return 0
+    return t.latency
 
 
 def _proc(fn: Callable) -> Callable:
@@ -269,13 +274,13 @@ def _sport(fc, f: FdInfo):
 
 
 def _is_local(fc, ip: bytes) -> bool:
+    """libsinsp's ifinfo: an IPv4 address is local when an interface has it; an IPv6 one when its
+    first 64 bits match an interface's."""
+    ifaces = fc.state.interfaces
+    ip = bytes(ip)
     if len(ip) == 4:
-        if ip[0] == 127:
-            return True
-    elif ip == bytes(15) + b"\x01":
-        return True
-    sec_ifaces = getattr(fc.state, "interfaces", None) or []
-    return any(i.addr == ip for i in sec_ifaces)
+        return any(bytes(i.addr) == ip for i in ifaces if len(i.addr) == 4)
+    return any(bytes(i.addr)[:8] == ip[:8] for i in ifaces if len(i.addr) == 16)
 
 
 def _local_remote(local: bool, want_ip: bool):
