@@ -161,13 +161,14 @@ def _filtered(make_stream, expr: str):
 def _register() -> None:
     """Subcommands that live in their own modules."""
     from .cli_analyses import echo_cmd, spy_users_cmd
+    from .cli_more import connections_cmd, http_cmd, summary_cmd
+    from .cli_views import view_cmd
     main.add_command(spy_users_cmd, "spy-users")
     main.add_command(echo_cmd, "echo")
-    try:
-        from .cli_views import view_cmd
-    except ImportError:  # pragma: no cover - being written
-        return
     main.add_command(view_cmd, "view")
+    main.add_command(summary_cmd, "summary")
+    main.add_command(connections_cmd, "connections")
+    main.add_command(http_cmd, "http")
 
 
 _register()

@@ -1,4 +1,5 @@
-"""Analyses over a replayed capture: who ran what (spy_users), what went through each fd (io_streams).
+"""Analyses over a replayed capture: who ran what (spy_users), what went through each fd (io_streams),
+connections, HTTP, the overview tiles (summary) and the csysdig views (views).
 
 Names are loaded on first use so that ``import scapinspect.analyzers`` stays cheap.
 """
@@ -10,6 +11,7 @@ _EXPORTS = {
     "spy_users_lines": "spy_users", "spy_users_frame": "spy_users", "ChiselError": "spy_users",
     "echo_fds_lines": "io_streams", "io_events_frame": "io_streams", "follow_stream": "io_streams",
     "format_bytes": "io_streams",
+    "connections_frame": "connections", "http_frame": "http", "summary": "summary", "timeline": "summary",
 }
 
 

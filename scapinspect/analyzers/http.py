@@ -1,0 +1,406 @@
+"""HTTP/1.x requests and responses found in the bytes processes read and wrote on sockets.
+
+Each direction of each connection (one process's fd) is reassembled in capture order from the I/O
+events (``io_streams``), split into messages at the blank line ending a head, with bodies framed by
+Content-Length or chunked encoding, and heads parsed with dpkt. Payloads are cut at the capture's
+snaplen (80 bytes by default), so the parser counts bytes by what each call returned and treats the part
+the capture did not keep as a hole: a hole inside a body costs nothing, a head cut by a hole still gives
+its method, URL and status, and a message start lost in a hole is found again at the next call whose
+data begins with a request or status line (sysdig's httplog makes the same bet).
+
+dpkt is used here only; everything leaving this module is our own types.
+"""
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass, field
+
+import dpkt
+import pandas as pd
+
+SOCKET_TYPES = ("ipv4", "ipv6", "unix")
+METHODS = (b"GET", b"POST", b"PUT", b"DELETE", b"HEAD", b"OPTIONS", b"PATCH", b"CONNECT", b"TRACE",
+           b"PROPFIND", b"PROPPATCH", b"MKCOL", b"COPY", b"MOVE", b"LOCK", b"UNLOCK", b"SEARCH")
+_REQUEST_START = re.compile(rb"(?:" + b"|".join(METHODS) + rb") [!-~]")
+_RESPONSE_START = re.compile(rb"HTTP/\d\.\d \d")
+MAX_HEAD = 64 * 1024
+END = b"\r\n\r\n"
+
+HTTP_COLUMNS = (
+    "time", "proc.name", "proc.pid", "fd.num", "connection", "side", "method", "host", "url", "version",
+    "status", "reason", "content_type", "request_size", "response_size", "latency", "duration",
+    "truncated", "complete",
+)
+
+
+@dataclass
+class Message:
+    """One HTTP message as seen in one direction of a stream."""
+    kind: str                       # "request" or "response"
+    start: int                      # ns of the call that carried its first byte
+    end: int = 0                    # ns of the call that carried its last byte
+    head: bytes = b""               # the head bytes the capture kept (up to the blank line)
+    head_complete: bool = False
+    size: int = 0                   # bytes it occupies in the stream (head + body), by syscall results
+    truncated: bool = False         # some of its bytes fall in a snaplen hole
+    complete: bool = False          # its end was seen (body length or chunk terminator reached)
+    fields: dict = field(default_factory=dict)
+
+
+@dataclass
+class _Chunked:
+    need: int = -1                  # data bytes left in the current chunk (+2 for its CRLF); -1: reading a size
+    line: bytes = b""
+    trailer: bool = False
+
+
+class DirectionParser:
+    """Splits the bytes of one direction of one connection into HTTP messages."""
+
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+        self.mode = "idle"          # idle | head | body | chunked | close | lost
+        self.cur: Message | None = None
+        self.remaining = 0
+        self.chunked: _Chunked | None = None
+
+    def feed(self, ts: int, data: bytes, res: int) -> None:
+        """One call's bytes: ``res`` were moved, the first ``len(data)`` of them kept by the capture."""
+        known = min(len(data), res)
+        pos = 0
+        while pos < res:
+            if self.mode in ("idle", "lost"):
+                if pos < known and self._starts(data, pos):
+                    continue
+                if self.mode == "idle" and pos < known:
+                    self.mode = "lost"          # not HTTP (or a start we missed): wait for one
+                if self.cur is not None and self.mode == "lost":
+                    self._extend(ts, res - pos, pos + (res - pos) > known)
+                pos = res
+            elif self.mode == "head":
+                pos = self._head(ts, data, known, pos, res)
+            elif self.mode == "body":
+                n = min(self.remaining, res - pos)
+                self._extend(ts, n, pos + n > known)
+                self.remaining -= n
+                pos += n
+                if self.remaining == 0:
+                    self._done()
+            elif self.mode == "chunked":
+                pos = self._chunk(ts, data, known, pos, res)
+            else:                               # "close": the body runs to the end of the stream
+                self._extend(ts, res - pos, res > known)
+                pos = res
+
+    # -- states ---------------------------------------------------------------------------------------
+    def _starts(self, data: bytes, pos: int) -> bool:
+        kind = None
+        if _REQUEST_START.match(data, pos):
+            kind = "request"
+        elif _RESPONSE_START.match(data, pos):
+            kind = "response"
+        if kind is None:
+            return False
+        self.cur = Message(kind, 0)
+        self.cur.start = -1
+        self.messages.append(self.cur)
+        self.mode = "head"
+        return True
+
+    def _extend(self, ts: int, n: int, hole: bool) -> None:
+        m = self.cur
+        if m is None:
+            return
+        if m.start < 0:
+            m.start = ts
+        m.end = ts
+        m.size += n
+        m.truncated |= hole
+
+    def _head(self, ts: int, data: bytes, known: int, pos: int, res: int) -> int:
+        m = self.cur
+        assert m is not None
+        have = len(m.head)
+        window = m.head + data[pos:known]
+        i = window.find(END, max(0, have - 3))
+        if i >= 0:
+            used = i + 4 - have
+            m.head = window[:i + 4]
+            m.head_complete = True
+            self._extend(ts, used, False)
+            self._framing(m)
+            return pos + used
+        m.head = window
+        if known < res or len(window) > MAX_HEAD:
+            # the head runs into a snaplen hole: where it ends (and the body starts) is unknown
+            m.fields = parse_head(m.kind, window)
+            self._extend(ts, res - pos, True)
+            self.mode = "lost"
+            return res
+        self._extend(ts, res - pos, False)
+        return res
+
+    def _framing(self, m: Message) -> None:
+        m.fields = parse_head(m.kind, m.head)
+        kind = m.fields.get("framing")
+        if kind == "chunked":
+            self.mode, self.chunked = "chunked", _Chunked()
+        elif kind == "length" and m.fields["content_length"] > 0:
+            self.mode, self.remaining = "body", m.fields["content_length"]
+        elif kind == "close":
+            self.mode = "close"
+        else:
+            self._done()
+
+    def _chunk(self, ts: int, data: bytes, known: int, pos: int, res: int) -> int:
+        c = self.chunked
+        assert c is not None
+        if c.need > 0:
+            n = min(c.need, res - pos)
+            self._extend(ts, n, pos + n > known)
+            c.need -= n
+            if c.need == 0:
+                c.need = -1
+            return pos + n
+        if pos >= known:                        # a size line inside a hole
+            self._extend(ts, res - pos, True)
+            self.mode = "lost"
+            return res
+        j = data.find(b"\n", pos, known)
+        if j < 0:
+            c.line += data[pos:known]
+            self._extend(ts, known - pos, False)
+            return known
+        line = (c.line + data[pos:j]).strip()
+        c.line = b""
+        self._extend(ts, j + 1 - pos, False)
+        if c.trailer:
+            if not line:
+                self._done()
+            return j + 1
+        try:
+            size = int(line.split(b";", 1)[0], 16)
+        except ValueError:
+            self.mode = "lost"
+            return j + 1
+        if size == 0:
+            c.trailer = True
+        else:
+            c.need = size + 2
+        return j + 1
+
+    def _done(self) -> None:
+        if self.cur is not None:
+            self.cur.complete = True
+        self.mode = "idle"
+        self.chunked = None
+        self.remaining = 0
+
+
+def _text(v) -> str | None:
+    if v is None:
+        return None
+    if isinstance(v, list):
+        v = v[-1]
+    return str(v)
+
+
+def parse_head(kind: str, head: bytes) -> dict:
+    """A message head (complete, or cut by the capture) -> our fields. dpkt parses the start line and
+    the header lines separately, so that it never looks for a body the head only announces."""
+    complete = head.endswith(END)
+    line, sep, rest = head.partition(b"\r\n")
+    if not complete and b"\r\n" in rest:
+        rest = rest[:rest.rfind(b"\r\n") + 2]         # drop a header line the capture cut
+    elif not complete:
+        rest = b""
+    out = _start_line(kind, line, bool(sep))
+    try:
+        headers = dpkt.http.parse_headers(io.BytesIO(rest))
+    except (dpkt.NeedData, dpkt.UnpackError, ValueError):
+        headers = _lenient_headers(rest)
+    out["headers"] = {k: _text(v) for k, v in headers.items()}
+    if kind == "request":
+        out["host"] = _text(headers.get("host"))
+    out["content_type"] = _text(headers.get("content-type"))
+    out.update(_body_framing(kind, out, headers, complete))
+    return out
+
+
+def _start_line(kind: str, line: bytes, whole: bool) -> dict:
+    """Method, URL and version, or version, status and reason; ``whole`` is False when the capture cut
+    the line (then a version, and a status without all three digits, are not trusted)."""
+    msg = dpkt.http.Request() if kind == "request" else dpkt.http.Response()
+    try:
+        msg.unpack(line + b"\r\n")
+    except (dpkt.NeedData, dpkt.UnpackError, ValueError):
+        return _fallback(kind, line, whole)
+    if kind == "request":
+        return {"method": msg.method, "url": msg.uri, "url_complete": whole,
+                "version": msg.version if whole else None}
+    status = msg.status if len(msg.status) == 3 else None
+    return {"status": int(status) if status else None, "reason": msg.reason, "version": msg.version}
+
+
+def _fallback(kind: str, line: bytes, whole: bool) -> dict:
+    """What a start line dpkt refuses still tells (a method it does not know, such as PATCH)."""
+    parts = line.decode("latin-1").split(" ")
+    if kind == "request":
+        version = parts[2][5:] if whole and len(parts) > 2 and parts[2].startswith("HTTP/") else None
+        return {"method": parts[0], "url": parts[1] if len(parts) > 1 else None, "url_complete": whole,
+                "version": version}
+    m = re.match(r"HTTP/(\d\.\d) (\d{3})(?: (.*))?$", " ".join(parts))
+    if m is None:
+        return {"status": None, "reason": None, "version": None}
+    return {"version": m.group(1), "status": int(m.group(2)), "reason": m.group(3) or ""}
+
+
+def _lenient_headers(rest: bytes) -> dict:
+    d: dict = {}
+    for raw in rest.split(b"\r\n"):
+        k, sep, v = raw.decode("latin-1").partition(":")
+        if sep and k.strip() and " " not in k.strip():
+            d[k.strip().lower()] = v.strip()
+    return d
+
+
+def _body_framing(kind: str, out: dict, headers, complete: bool) -> dict:
+    if not complete:
+        return {"framing": None, "content_length": _length(headers)}
+    te = (_text(headers.get("transfer-encoding")) or "").lower()
+    n = _length(headers)
+    if "chunked" in te:
+        return {"framing": "chunked", "content_length": n}
+    if n is not None:
+        return {"framing": "length", "content_length": n}
+    if kind == "response":
+        status = out.get("status") or 0
+        if status < 200 or status in (204, 304):
+            return {"framing": "none", "content_length": 0}
+        return {"framing": "close", "content_length": None}
+    return {"framing": "none", "content_length": 0}
+
+
+def _length(headers) -> int | None:
+    v = _text(headers.get("content-length"))
+    try:
+        return int(v) if v is not None else None
+    except ValueError:
+        return None
+
+
+# -- streams to transactions -----------------------------------------------------------------------------
+def stream_messages(chunks) -> list[Message]:
+    """Messages of one direction: ``chunks`` is an iterable of (ns, captured bytes, res)."""
+    p = DirectionParser()
+    for ts, data, res in chunks:
+        p.feed(int(ts), data, int(res))
+    return p.messages
+
+
+def pair(requests: list[Message], responses: list[Message]) -> list[tuple[Message | None, Message | None]]:
+    """Requests and responses of one connection matched in order (HTTP/1.1 answers requests in the order
+    they came, pipelined or not); a response older than every unanswered request (its request came before
+    the capture began) stands alone, as do requests left unanswered."""
+    out: list[tuple[Message | None, Message | None]] = []
+    i = 0
+    for resp in responses:
+        if i < len(requests) and requests[i].start <= resp.start:
+            out.append((requests[i], resp))
+            i += 1
+        else:
+            out.append((None, resp))
+    out.extend((r, None) for r in requests[i:])
+    return out
+
+
+def http_frame(cap) -> pd.DataFrame:
+    """One row per HTTP request/response pair (or lone request/response) found on any socket.
+
+    ``cap`` is a Capture (its ``io_streams()`` frame is used) or that frame itself. Columns: ``time``
+    (the request's first byte, else the response's; datetime64[ns, UTC]), ``proc.name``, ``proc.pid``,
+    ``fd.num``, ``connection`` (the fd name), ``side`` (``client`` when the process wrote the request,
+    ``server`` when it read it), ``method``, ``host`` (Host header), ``url`` (request target as sent;
+    cut when the capture cut the request line), ``version``, ``status`` and ``reason``,
+    ``content_type`` (of the response, else the request), ``request_size``/``response_size`` (bytes
+    the messages occupy, head and body, by syscall results, so right even when the payload was cut),
+    ``latency`` (request start to response start, as sysdig's httplog measures it) and ``duration``
+    (request start to the response's last byte), ``truncated`` (the capture kept only part of either
+    message) and ``complete`` (the response's end was seen).
+    """
+    io = cap if isinstance(cap, pd.DataFrame) else cap.io_streams()
+    net = io[io["fd.type"].isin(SOCKET_TYPES)]
+    rows = []
+    if len(net):
+        keys = ["proc.pid", "fd.num", "fd.name"]
+        ordered = net.assign(_ns=net["time"].astype("int64"), _i=range(len(net)))
+        for (pid, fd, name), g in ordered.groupby(keys, sort=False, dropna=False):
+            rows.extend(_connection_rows(g, pid, fd, name))
+    frame = pd.DataFrame(rows, columns=list(HTTP_COLUMNS))
+    return _typed(frame).sort_values("time", kind="stable").reset_index(drop=True)
+
+
+def _connection_rows(g: pd.DataFrame, pid, fd, name) -> list[dict]:
+    g = g.sort_values("_i")
+    dirs = {}
+    for d in ("read", "write"):
+        part = g[g["direction"] == d]
+        dirs[d] = stream_messages(zip(part["_ns"], part["data"], part["res"], strict=True))
+    reqs_w = [m for m in dirs["write"] if m.kind == "request"]
+    reqs_r = [m for m in dirs["read"] if m.kind == "request"]
+    out = []
+    pname = g["proc.name"].iloc[0]
+    for side, reqs, resps in (("client", reqs_w, [m for m in dirs["read"] if m.kind == "response"]),
+                              ("server", reqs_r, [m for m in dirs["write"] if m.kind == "response"])):
+        if not reqs and not resps:
+            continue
+        for req, resp in pair(reqs, resps):
+            out.append(_row(pname, pid, fd, name, side, req, resp))
+    return out
+
+
+def _row(pname, pid, fd, name, side: str, req: Message | None, resp: Message | None) -> dict:
+    rq = req.fields if req is not None else {}
+    rs = resp.fields if resp is not None else {}
+    t0 = req.start if req is not None else resp.start if resp is not None else None
+    return {
+        "time": t0, "proc.name": pname, "proc.pid": pid, "fd.num": fd, "connection": name, "side": side,
+        "method": rq.get("method"), "host": rq.get("host"), "url": rq.get("url"),
+        "version": rq.get("version") or rs.get("version"), "status": rs.get("status"), "reason": rs.get("reason"),
+        "content_type": rs.get("content_type") or rq.get("content_type"),
+        "request_size": req.size if req is not None else None,
+        "response_size": resp.size if resp is not None else None,
+        "latency": resp.start - req.start if req is not None and resp is not None else None,
+        "duration": resp.end - req.start if req is not None and resp is not None else None,
+        "truncated": bool((req is not None and req.truncated) or (resp is not None and resp.truncated)),
+        "complete": bool(resp is not None and resp.complete),
+    }
+
+
+def _typed(df: pd.DataFrame) -> pd.DataFrame:
+    out = pd.DataFrame({
+        "time": pd.to_datetime(pd.Series(df["time"], dtype="Int64"), unit="ns", utc=True),
+        "proc.name": df["proc.name"].astype("object"),
+        "proc.pid": pd.Series(df["proc.pid"], dtype="Int64"),
+        "fd.num": pd.Series(df["fd.num"], dtype="Int64"),
+        "connection": df["connection"].astype("object"),
+        "side": pd.Series(df["side"], dtype="category"),
+        "method": df["method"].astype("object"),
+        "host": df["host"].astype("object"),
+        "url": df["url"].astype("object"),
+        "version": df["version"].astype("object"),
+        "status": pd.Series(df["status"], dtype="Int64"),
+        "reason": df["reason"].astype("object"),
+        "content_type": df["content_type"].astype("object"),
+        "request_size": pd.Series(df["request_size"], dtype="Int64"),
+        "response_size": pd.Series(df["response_size"], dtype="Int64"),
+        "latency": pd.to_timedelta(pd.Series(df["latency"], dtype="Int64"), unit="ns"),
+        "duration": pd.to_timedelta(pd.Series(df["duration"], dtype="Int64"), unit="ns"),
+        "truncated": pd.Series(df["truncated"], dtype="bool"),
+        "complete": pd.Series(df["complete"], dtype="bool"),
+    }, columns=list(HTTP_COLUMNS))
+    return out
+
+
+__all__ = ["http_frame", "parse_head", "stream_messages", "pair", "DirectionParser", "Message", "HTTP_COLUMNS"]
