@@ -15,16 +15,15 @@ AF_UNIX, AF_INET, AF_INET6 = 1, 2, 10
 
 
 def as_int(raw, signed: bool = True) -> int | None:
-    """An integer of the raw param's own width (1, 2, 4 or 8 bytes)."""
-    if raw is None:
+    """An integer of the raw param's own width. None only for an absent or empty param; a param of
+    an odd width (damaged or hostile input) is read as little-endian over the bytes it has (at most 8)."""
+    if raw is None or len(raw) == 0:
         return None
     st = (_I if signed else _U).get(len(raw))
-    if st is None:
-        if len(raw) > 8:
-            st = (_I if signed else _U)[8]
-            return st.unpack_from(raw, 0)[0]
-        return None
-    return st.unpack_from(raw, 0)[0]
+    if st is not None:
+        return st.unpack_from(raw, 0)[0]
+    b = bytes(raw[:8])
+    return int.from_bytes(b, "little", signed=signed and len(b) == 8)
 
 
 def p_int(ev: Event, i: int, signed: bool = True) -> int | None:
@@ -58,11 +57,12 @@ def split_list(raw: bytes | None) -> list[str]:
 
 
 def ipv4_str(b: bytes) -> str:
+    b = bytes(b[:4]).ljust(4, b"\0")
     return f"{b[0]}.{b[1]}.{b[2]}.{b[3]}"
 
 
 def ipv6_str(b: bytes) -> str:
-    return socket.inet_ntop(socket.AF_INET6, bytes(b))
+    return socket.inet_ntop(socket.AF_INET6, bytes(b[:16]).ljust(16, b"\0"))
 
 
 V4_MAPPED_PREFIX = b"\0" * 10 + b"\xff\xff"

@@ -152,7 +152,7 @@ class ParamRenderer:
                 pinfo2 = sub[idx]
                 raw = raw[1:]
                 ptype = pinfo2.type
-        if raw is None:
+        if raw is None or len(raw) == 0:
             return self._empty(ptype, ev, ctx, json_mode)
         p = self.prof
         if ptype in (et.PT_INT8, et.PT_INT16, et.PT_INT32, et.PT_INT64):
