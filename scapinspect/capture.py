@@ -179,10 +179,35 @@ class Capture:
         return io_events_frame(_StreamView(s, it))
 
     def stream_payloads(self, key: str):
-        """One connection or file reassembled in order, both directions."""
+        """One connection or file reassembled in order, both directions: a list of
+        (time, direction, bytes, truncated) segments that shows itself as the conversation in Jupyter."""
         from .analyzers.io_streams import follow_stream
+        from .capture_display import StreamSegments
         s, it = self.stream()
-        return follow_stream(_StreamView(s, it), key)
+        return StreamSegments(follow_stream(_StreamView(s, it), key), key=key)
+
+    follow = stream_payloads
+
+    @property
+    def processes(self) -> pd.DataFrame:
+        """One row per process seen (the csysdig procs view)."""
+        return self.view("procs")
+
+    @property
+    def threads(self) -> pd.DataFrame:
+        """One row per thread seen (the csysdig threads view)."""
+        return self.view("threads")
+
+    @property
+    def fds(self) -> pd.DataFrame:
+        """One row per file or socket used (the csysdig files and connections views, stacked)."""
+        files = self.view("files").assign(kind="file")
+        conns = self.view("connections").assign(kind="connection")
+        return pd.concat([files, conns], ignore_index=True, sort=False)
+
+    def _repr_html_(self) -> str:
+        from .capture_display import capture_html
+        return capture_html(self)
 
     def connections(self) -> pd.DataFrame:
         """One row per network connection (see scapinspect.analyzers.connections)."""

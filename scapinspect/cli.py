@@ -3,6 +3,7 @@ become one line on stderr and exit status 2, never a traceback."""
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Iterable
 
@@ -13,21 +14,20 @@ from .parsers.errors import ScapError
 EXIT_BAD_INPUT = 2
 
 
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\udc80-\udcff]")
+
+
+def _escape_char(m: re.Match) -> str:
+    o = ord(m.group())
+    if 0xDC80 <= o <= 0xDCFF:          # a raw byte that was not UTF-8 (kept by surrogateescape)
+        return f"\\x{o - 0xDC00:02x}"
+    return f"\\x{o:02x}" if o < 0x100 else f"\\u{o:04x}"
+
+
 def _escape_terminal(line: str) -> str:
-    """Names from a capture are hostile: show control characters as visible escapes."""
-    if not any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 or c in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
-               for c in line):
-        return line
-    out = []
-    for c in line:
-        o = ord(c)
-        if o < 0x20 or 0x7F <= o < 0xA0 or c in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069":
-            out.append(f"\\x{o:02x}" if o < 0x100 else f"\\u{o:04x}")
-        elif 0xDC80 <= o <= 0xDCFF:   # undecodable byte kept by surrogateescape
-            out.append(f"\\x{o - 0xDC00:02x}")
-        else:
-            out.append(c)
-    return "".join(out)
+    """Names and payloads from a capture are hostile: control characters (C0, C1, raw 8-bit bytes,
+    bidi overrides) are shown as visible escapes, so nothing from a capture can drive the terminal."""
+    return _UNSAFE.sub(_escape_char, line)
 
 
 def emit(lines: Iterable[str], raw: bool = False) -> None:
@@ -35,17 +35,19 @@ def emit(lines: Iterable[str], raw: bool = False) -> None:
     out = sys.stdout.buffer
     buf: list[bytes] = []
     try:
-        for line in lines:
-            if not raw:
-                line = _escape_terminal(line)
-            buf.append(line.encode("utf-8", "surrogateescape") + b"\n")
-            if len(buf) >= 512:
+        try:
+            for line in lines:
+                if not raw:
+                    line = _escape_terminal(line)
+                buf.append(line.encode("utf-8", "surrogateescape") + b"\n")
+                if len(buf) >= 512:
+                    out.write(b"".join(buf))
+                    out.flush()
+                    buf.clear()
+        finally:    # an error mid-stream (--strict) still prints the events before it
+            if buf:
                 out.write(b"".join(buf))
-                out.flush()
-                buf.clear()
-        if buf:
-            out.write(b"".join(buf))
-        out.flush()
+            out.flush()
     except BrokenPipeError:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
@@ -104,7 +106,7 @@ def sample_capture() -> str:
 
 
 @main.command("tui", hidden=True)
-@click.argument("capture", required=False, type=click.Path(dir_okay=False))
+@click.argument("capture", required=False, type=click.Path())
 def tui_cmd(capture: str | None) -> None:
     """Open the terminal UI."""
     from .parsers.reader import ScapReader
@@ -121,7 +123,7 @@ def tui_cmd(capture: str | None) -> None:
 
 
 @main.command("events")
-@click.argument("capture", type=click.Path(dir_okay=False))
+@click.argument("capture", type=click.Path())
 @click.argument("filter_expr", required=False, default=None, metavar="[FILTER]")
 @click.option("-j", "--json", "as_json", is_flag=True, help="one JSON object per event, as sysdig -j")
 @click.option("--compat", type=click.Choice(["0.29", "0.41"]), default=None,
@@ -162,13 +164,18 @@ def _register() -> None:
     """Subcommands that live in their own modules."""
     from .cli_analyses import echo_cmd, spy_users_cmd
     from .cli_more import connections_cmd, http_cmd, summary_cmd
+    from .cli_report import export_cmd, report_cmd
     from .cli_views import view_cmd
+    from .cli_write import write_cmd
     main.add_command(spy_users_cmd, "spy-users")
     main.add_command(echo_cmd, "echo")
     main.add_command(view_cmd, "view")
     main.add_command(summary_cmd, "summary")
     main.add_command(connections_cmd, "connections")
     main.add_command(http_cmd, "http")
+    main.add_command(report_cmd, "report")
+    main.add_command(export_cmd, "export")
+    main.add_command(write_cmd, "write")
 
 
 _register()

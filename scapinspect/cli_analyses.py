@@ -90,7 +90,7 @@ def _run(capture: str, compat: str | None, strict: bool, filter_expr: str | None
 
 
 _COMMON = [
-    click.argument("capture", type=click.Path(dir_okay=False)),
+    click.argument("capture", type=click.Path()),
     click.argument("filter_expr", required=False, default=None, metavar="[FILTER]"),
     click.option("--compat", type=click.Choice(["0.29", "0.41"]), default=None,
                  help="behave as this sysdig version (default: chosen from the capture's event style)"),

@@ -133,7 +133,7 @@ def _duration(td) -> str | None:
 
 # -- commands -----------------------------------------------------------------------------------------------
 @click.command("summary", context_settings={"help_option_names": ["-h", "--help"]})
-@click.argument("capture", type=click.Path(dir_okay=False))
+@click.argument("capture", type=click.Path())
 @click.argument("filter_expr", required=False, default=None, metavar="[FILTER]")
 @click.option("--samples", type=click.IntRange(1, 10000), default=40, show_default=True,
               help="timeline samples per tile (Inspect's overview uses 40)")
@@ -170,7 +170,7 @@ def _summary_lines(s: dict) -> Iterator[str]:
 
 
 @click.command("connections", context_settings={"help_option_names": ["-h", "--help"]})
-@click.argument("capture", type=click.Path(dir_okay=False))
+@click.argument("capture", type=click.Path())
 @click.argument("filter_expr", required=False, default=None, metavar="[FILTER]")
 @click.option("--all", "show_all", is_flag=True, help="also connections the capture saw no I/O on")
 @_options
@@ -196,7 +196,7 @@ def connections_cmd(capture: str, filter_expr: str | None, show_all: bool, as_js
 
 
 @click.command("http", context_settings={"help_option_names": ["-h", "--help"]})
-@click.argument("capture", type=click.Path(dir_okay=False))
+@click.argument("capture", type=click.Path())
 @click.argument("filter_expr", required=False, default=None, metavar="[FILTER]")
 @_options
 def http_cmd(capture: str, filter_expr: str | None, as_json: bool, compat: str | None, strict: bool) -> None:

@@ -12,7 +12,7 @@ from .parsers.errors import ScapError
 
 @click.command("view", context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("name", metavar="NAME")
-@click.argument("capture", type=click.Path(dir_okay=False))
+@click.argument("capture", type=click.Path())
 @click.argument("filter_expr", required=False, default=None, metavar="[FILTER]")
 @click.option("--json", "as_json", is_flag=True, help='print {"columns": [...], "rows": [[...], ...]}')
 @click.option("--csysdig", "as_csysdig", is_flag=True, help="print the document csysdig -j -pc prints")

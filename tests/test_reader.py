@@ -447,3 +447,11 @@ def test_declared_lengths_never_drive_allocation(tmp_path):
         tracemalloc.stop()
     assert peak < 512 * 1024, peak
     assert r.counts["corrupt_metadata"] == 3
+
+
+@pytest.mark.parametrize("btype", [EVF_V2, EV_V2, EV_V1, 0x208])
+def test_tiny_event_block_as_the_last_bytes_of_the_file(tmp_path, btype):
+    """A 12-byte event block (no room for cpu or flags) ending exactly at EOF: skipped, no struct.error."""
+    p = write(tmp_path, make_capture(2) + block(btype, b""))
+    items, r = read_all(p)
+    assert len(events_of(items)) == 2 and r.counts["corrupt_events"] == 1

@@ -18,9 +18,14 @@ DETECT_EVENTS = 20000
 
 
 def detect_compat(path: str, **reader_kw) -> str:
-    """'0.29' for captures of enter/exit pairs, '0.41' for current exit-only captures."""
-    head = et.head()
-    enters = exits = seen = 0
+    """'0.29' for captures of enter/exit pairs, '0.41' for current exit-only captures.
+
+    A capture is current when its syscall exits come without enter events and carry parameters that
+    the 0.29.3 event table does not have (or use ids it does not know); an exit-only *subset* of an old
+    capture (say `inspect write F "evt.dir=<"`) stays 0.29.
+    """
+    head, old = et.head(), et.v0293()
+    enters = exits = newer = seen = 0
     r = ScapReader(path, **reader_kw)
     try:
         for it in r.items():
@@ -32,12 +37,14 @@ def detect_compat(path: str, **reader_kw) -> str:
                     enters += 1
                 else:
                     exits += 1
+                    if it.type >= old.max_event or it.nparams > len(old.events[it.type].params):
+                        newer += 1
             seen += 1
             if seen >= DETECT_EVENTS or enters:
                 break
     finally:
         r.close()
-    return "0.41" if exits and not enters else "0.29"
+    return "0.41" if exits and not enters and newer else "0.29"
 
 
 @dataclass

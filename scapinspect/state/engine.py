@@ -210,13 +210,7 @@ class StateEngine:
 
     def begin(self, ev: Event) -> EventContext:
         """The first half of parsing (libsinsp's reset): pending removals, thread and fd lookup."""
-        if self._fds_to_remove:
-            for t, fd in self._fds_to_remove:
-                self.fd_table(t).pop(fd, None)
-            self._fds_to_remove.clear()
-        if self._tid_to_remove is not None:
-            self._remove_thread(self._tid_to_remove)
-            self._tid_to_remove = None
+        self.settle()
         etype = ev.type
         info = self.table.events[etype]
         eflags = info.flags
@@ -235,6 +229,16 @@ class StateEngine:
         if t is not None and etype != SCHEDSWITCH_6_E:
             self._reset(ev, t, info, ctx)
         return ctx
+
+    def settle(self) -> None:
+        """Apply the removals (closed fds, exited threads) that libsinsp defers to the next event."""
+        if self._fds_to_remove:
+            for t, fd in self._fds_to_remove:
+                self.fd_table(t).pop(fd, None)
+            self._fds_to_remove.clear()
+        if self._tid_to_remove is not None:
+            self._remove_thread(self._tid_to_remove)
+            self._tid_to_remove = None
 
     def finish(self, ev: Event, ctx: EventContext) -> None:
         """The second half of parsing: the event's own state changes."""
