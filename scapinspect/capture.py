@@ -85,8 +85,12 @@ class Capture:
     # -- streams ------------------------------------------------------------------------------
     def stream(self, include_hidden: bool = False) -> tuple[EventStream, Iterator[Rendered]]:
         """A fresh replay of the capture: (stream, iterator of the events it selects)."""
+        from .state.tracking import ViewState
         reader = ScapReader(self.path, strict=self.strict)
-        s = EventStream(reader, profile(self.compat))
+        prof = profile(self.compat)
+        # the richer engine: memory counters, thread counts and the container table
+        s = EventStream(reader, prof, ViewState(None,
+                                                modern=prof.name != "0.29"))
         it = s.events(include_hidden=include_hidden)
         if self._selection is not None:
             sel = self._selection

@@ -21,11 +21,6 @@ SHARED = ["502Error", "curl_google", "falco_cat_write", "falco_connect_localhost
 
 # where our totals differ from wsysdig_summary's, and why
 KNOWN_DIFFERENCES = {
-    # the state does not resolve containers yet (container events / cgroups): no container ids, so
-    # connections with the same fd name in two containers collapse in fd.containername
-    ("502Error", "Running Containers"): (22, 0),
-    ("502Error", "Active Network Connections"): (112, 75),
-    ("falco_open-multiple-files", "Running Containers"): (2, 0),
     # Inspect's interval callback never runs on a capture without duration: it reports no processes
     ("falco_empty", "Running Processes"): (0, 64),
     # Inspect samples the thread table between intervals and misses a process that lived 92 us

@@ -110,12 +110,17 @@ class _Lifetimes:
 
 
 def _thread_sets(state) -> tuple[set, set]:
+    from ..state.fields import container_id
     pids, cids = set(), set()
     for t in state.threads.values():
         if t.tid == t.pid:
             pids.add(t.pid)
-            if t.container_id:
-                cids.add(t.container_id)
+            cid = container_id(state, t)
+            if cid:
+                cids.add(cid)
+    extra = getattr(state, "extra", None)
+    if extra is not None:          # containers the capture describes (container events)
+        cids.update(c[:12] for c in extra.containers)
     return pids, cids
 
 

@@ -13,6 +13,7 @@ from ..parsers import eventtable as et
 from ..parsers import metadata as md
 from ..parsers.params import as_int, ipv4_str, ipv6_str
 from .model import ROLE_NONE, TYPE_NAMES, FdInfo
+from .tracking import CONTAINER_TYPES, match_runc
 
 EC_IO_BASE = 32
 _FD_FLAGS = et.EF_CREATES_FD | et.EF_USES_FD | et.EF_DESTROYS_FD
@@ -307,9 +308,61 @@ def _is_server(fc, f: FdInfo):
     return False
 
 
-def _container_prefix(fc) -> str:
+# -- containers -----------------------------------------------------------------------------------
+def _container(fc: FieldContext, t):  # noqa: ANN202
+    """(id, ContainerInfo or None, engine type) of the thread's container; None on the host.
+    Without a ViewState (no container table) the id and type still come from the cgroups."""
+    extra = getattr(fc.state, "extra", None)
+    found = extra.container_of(t) if extra is not None else match_runc(t.cgroups)
+    if found is None:
+        return None
+    cid, ctype = found
+    info = extra.containers.get(cid) if extra is not None else None
+    return cid, info, ctype
+
+
+def container_id(state, t) -> str | None:
+    """The 12-character id of the thread's container, or None on the host."""
+    extra = getattr(state, "extra", None)
+    found = extra.container_of(t) if extra is not None else match_runc(t.cgroups)
+    return None if found is None else found[0]
+
+
+def _container_id(fc: FieldContext, t) -> str:
+    c = _container(fc, t)
+    return "host" if c is None else c[0]
+
+
+def _container_name(fc: FieldContext, t) -> str | None:
+    c = _container(fc, t)
+    if c is None:
+        return "host"
+    info = c[1]
+    return info.name if info is not None and info.name else None
+
+
+def _container_image(fc: FieldContext, t) -> str | None:
+    c = _container(fc, t)
+    if c is None:
+        return None
+    info = c[1]
+    return info.image if info is not None and info.image else None
+
+
+def _container_type(fc: FieldContext, t) -> str | None:
+    c = _container(fc, t)
+    if c is None:
+        return "host"
+    ctype = c[1].type if c[1] is not None else c[2]
+    return CONTAINER_TYPES.get(ctype, "unknown")
+
+
+def _container_prefix(fc: FieldContext) -> str:
     t = fc.ctx.tinfo
-    return (t.container_id if t is not None else "") + ":"
+    c = _container(fc, t) if t is not None else None
+    return (c[0] if c is not None else "") + ":"
+
+
 
 
 FIELDS: dict[str, Callable[[FieldContext], object]] = {
@@ -350,8 +403,10 @@ FIELDS: dict[str, Callable[[FieldContext], object]] = {
     "user.loginname": _proc(_loginname),
     "group.gid": _proc(lambda fc, t: t.gid),
     "group.name": _proc(lambda fc, t: (fc.state.groups[t.gid].name if t.gid in fc.state.groups else None)),
-    "container.id": _proc(lambda fc, t: t.container_id or "host"),
-    "container.name": _proc(lambda fc, t: "host" if not t.container_id else t.container_id),
+    "container.id": _proc(_container_id),
+    "container.name": _proc(_container_name),
+    "container.image": _proc(_container_image),
+    "container.type": _proc(_container_type),
     "fd.num": lambda fc: fc.ctx.tinfo.lastevent_fd if fc.fd_related() else None,
     "fd.name": _fdfield(_fd_name, _creator_name),
     "fd.type": _fdfield(lambda fc, f: TYPE_NAMES.get(f.type, "<NA>")),

@@ -24,7 +24,7 @@ from ...state import fields as sf
 from ...state.engine import EventContext
 from ...state.fields import FieldContext
 from .fields import CPU_TICKS, VIEW_OVERRIDES, view_getter
-from .tracking import ViewState
+from ...state.tracking import ViewState
 
 SYSDIGEVENT_X = 197
 ONE_S = 1_000_000_000

@@ -18,7 +18,13 @@ from ...parsers.params import as_int, ipv4_str, ipv6_str
 from ...state import fields as sf
 from ...state.fields import FieldContext
 from ...state.model import ROLE_NONE
-from .tracking import CONTAINER_TYPES, match_runc
+from ...state.fields import (
+    _container_id,
+    _container_image,
+    _container_name,
+    _container_prefix,
+    _container_type,
+)
 
 Getter = Callable[[FieldContext], object]
 
@@ -168,54 +174,6 @@ def _syscall_type(fc: FieldContext) -> str | None:
     return fc.stream.type_name(ev)
 
 
-# -- containers -----------------------------------------------------------------------------------
-def _container(fc: FieldContext, t):
-    """(id, ContainerInfo or None, engine type) of the thread's container; None on the host.
-    Without a ViewState (no container table) the id and type still come from the cgroups."""
-    extra = _extras(fc)
-    found = extra.container_of(t) if extra is not None else match_runc(t.cgroups)
-    if found is None:
-        return None
-    cid, ctype = found
-    info = extra.containers.get(cid) if extra is not None else None
-    return cid, info, ctype
-
-
-def _container_id(fc: FieldContext, t) -> str:
-    c = _container(fc, t)
-    return "host" if c is None else c[0]
-
-
-def _container_name(fc: FieldContext, t) -> str | None:
-    c = _container(fc, t)
-    if c is None:
-        return "host"
-    info = c[1]
-    return info.name if info is not None and info.name else None
-
-
-def _container_image(fc: FieldContext, t) -> str | None:
-    c = _container(fc, t)
-    if c is None:
-        return None
-    info = c[1]
-    return info.image if info is not None and info.image else None
-
-
-def _container_type(fc: FieldContext, t) -> str | None:
-    c = _container(fc, t)
-    if c is None:
-        return "host"
-    ctype = c[1].type if c[1] is not None else c[2]
-    return CONTAINER_TYPES.get(ctype, "unknown")
-
-
-def _container_prefix(fc: FieldContext) -> str:
-    t = fc.ctx.tinfo
-    c = _container(fc, t) if t is not None else None
-    return (c[0] if c is not None else "") + ":"
-
-
 def _prefixed(base: Getter) -> Getter:
     def get(fc: FieldContext) -> str | None:
         v = base(fc)
@@ -357,6 +315,9 @@ def view_getter(name: str) -> Getter:
 
 
 def register() -> None:
-    """Add the fields the views introduce to the shared field registry (existing entries win)."""
+    """Add the fields the views introduce to the shared field registry (existing entries win), and the
+    container-aware fd.container* (container table with a ViewState, cgroups otherwise)."""
     for name, fn in NEW_FIELDS.items():
         sf.FIELDS.setdefault(name, fn)
+    for name in ("fd.containername", "fd.containerdirectory"):
+        sf.FIELDS[name] = VIEW_OVERRIDES[name]

@@ -12,10 +12,10 @@ import json
 import socket
 from dataclasses import dataclass, field
 
-from ...parsers.params import p_int, p_str
-from ...parsers.reader import Event, Section
-from ...state.engine import CLONE_EXITS, EXECVE_EXITS, PROCEXIT, SCHEDSWITCH_6_E, EventContext, StateEngine
-from ...state.model import CL_CLONE_THREAD, ThreadInfo
+from ..parsers.params import p_int, p_str
+from ..parsers.reader import Event, Section
+from .engine import CLONE_EXITS, EXECVE_EXITS, PROCEXIT, SCHEDSWITCH_6_E, EventContext, StateEngine
+from .model import CL_CLONE_THREAD, ThreadInfo
 
 CONTAINER_JSON_EVENTS = frozenset({272, 324})
 CONTAINER_E = 228
