@@ -209,6 +209,22 @@ class Capture:
         conns = self.view("connections").assign(kind="connection")
         return pd.concat([files, conns], ignore_index=True, sort=False)
 
+    def drill(self, view: str, key) -> tuple[str, Capture]:
+        """Drill down from a row of ``view`` as Sysdig Inspect does: returns the name of the view to show
+        next and this capture narrowed to the row (the view's filter, the row key, the target's filter)."""
+        from .analyzers.views.definitions import get_view
+        from .analyzers.views.engine import drill_target
+        v = get_view(view)
+        keycol = v.groupby_column(True) or v.key_column(True)
+        if keycol is None:
+            raise ValueError(f"view {view!r} has no key to drill down on")
+        target = drill_target(v, keycol.field)
+        value = str(key).replace("\\", "\\\\").replace('"', '\\"')
+        parts = [f"({v.filter})" if v.filter else "", f'{keycol.field}="{value}"',
+                 f"({target.filter})" if target is not None and target.filter else ""]
+        expr = " and ".join(p for p in parts if p)
+        return (target.id if target is not None else view), self.filter(expr)
+
     def _repr_html_(self) -> str:
         from .capture_display import capture_html
         return capture_html(self)

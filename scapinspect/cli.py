@@ -160,6 +160,18 @@ def _filtered(make_stream, expr: str):
         fail(f"filter: {e}")
 
 
+@main.command("fields")
+@click.argument("prefix", required=False, default="")
+def fields_cmd(prefix: str) -> None:
+    """List the fields filters and views can use (optionally those starting with PREFIX)."""
+    from .filters.fields import FIELDS
+    rows = [f for name, f in sorted(FIELDS.items()) if name.startswith(prefix)]
+    if not rows:
+        fail(f"no field starts with {prefix!r}")
+    width = max(len(f.name) + (6 if f.takes_arg else 0) for f in rows)
+    emit(f"{(f.name + ('[ARG]' if f.takes_arg else '')):<{width}}  {f.type:<8}  {f.desc}" for f in rows)
+
+
 def _register() -> None:
     """Subcommands that live in their own modules."""
     from .cli_analyses import echo_cmd, spy_users_cmd
