@@ -79,7 +79,7 @@ def compile_filter(text: str, *, dialect: str = "head", ancestor_depth: int = AN
     optional: set[str] = set()
     for node in walk(tree):
         if isinstance(node, Check):
-            cols = _columns(node, ancestor_depth)
+            cols = columns_of(node, ancestor_depth)
             bare_ancestor = F.FIELDS[node.field.name].arg == F.ARG_INDEX and node.field.arg is None
             required.update(cols[:1] if bare_ancestor else cols)
             optional.update(cols[1:] if bare_ancestor else ())
@@ -87,7 +87,8 @@ def compile_filter(text: str, *, dialect: str = "head", ancestor_depth: int = AN
     return CompiledFilter(text, tree, frozenset(required | optional), frozenset(optional - required), root)
 
 
-def _columns(chk: Check, depth: int) -> tuple[str, ...]:
+def columns_of(chk: Check, depth: int = ANCESTOR_DEPTH) -> tuple[str, ...]:
+    """The frame columns one check reads."""
     info = F.FIELDS[chk.field.name]
     if info.columns:
         return info.columns
@@ -117,7 +118,7 @@ def _build(node: Node, depth: int):
 
 def _leaf(chk: Check, depth: int):
     info = F.FIELDS[chk.field.name]
-    columns = _columns(chk, depth)
+    columns = columns_of(chk, depth)
     values = chk.value if isinstance(chk.value, tuple) else (chk.value,)
     converted = tuple(V.convert(info, chk.op, v) for v in values) if chk.op != V.OP_EXISTS else ()
     test = E.make_test(info, chk.op, converted, values, chk.value_pos)

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from . import fields as F
 from . import values as V
 from .ast import And, Check, Node, Not, Or
-from .compile import ANCESTOR_DEPTH
+from .compile import columns_of
 from .evaluate import glob_to_regex, pmatch_regex
 from .parser import parse
 
@@ -39,18 +39,9 @@ def _build(node: Node, cols: set[str]) -> Callable[[Row], bool]:
     return lambda get: any(p(get) for p in parts)
 
 
-def _columns(chk: Check) -> tuple[str, ...]:
-    info = F.FIELDS[chk.field.name]
-    if info.columns:
-        return info.columns
-    if info.arg == F.ARG_INDEX and chk.field.arg is None:
-        return tuple(f"{info.name}[{k}]" for k in range(1, ANCESTOR_DEPTH + 1))
-    return (chk.field.column,)
-
-
 def _leaf(chk: Check, cols: set[str]) -> Callable[[Row], bool]:
     info = F.FIELDS[chk.field.name]
-    columns = _columns(chk)
+    columns = columns_of(chk)
     cols.update(columns)
     op = chk.op if chk.op != "==" else "="
     raw = chk.value

@@ -930,26 +930,26 @@ class StateEngine:
         for fd in [k for k in table if lo <= k <= hi]:
             self._fds_to_remove.append((t, fd))
 
+    def _new_id(self, ev: Event, t: ThreadInfo, keys: tuple[str, str]) -> int | None:
+        """The (effective) id a successful set*id call installs: from the exit event, or its enter."""
+        for src in (ev, self.enter_of(ev, t)):
+            if src is None:
+                continue
+            names = self._names[src.type]
+            for key in keys:
+                i = names.get(key)
+                if i is not None and i < src.nparams:
+                    v = p_int(src, i, False)
+                    return None if v == 0xFFFFFFFF else v
+        return None
+
     def _setuid_exit(self, ev: Event, ctx: EventContext) -> None:
         t = ctx.tinfo
         res = p_int(ev, 0)
         if t is None or res is None or res < 0:
             return
-        uid = None
-        names = self._names[ev.type]
-        for key in ("euid", "uid"):
-            if key in names and names[key] < ev.nparams:
-                uid = p_int(ev, names[key], False)
-                break
-        if uid is None:
-            enter = self.enter_of(ev, t)
-            if enter is not None:
-                en = self._names[enter.type]
-                for key in ("euid", "uid"):
-                    if key in en:
-                        uid = p_int(enter, en[key], False)
-                        break
-        if uid is not None and uid != 0xFFFFFFFF:
+        uid = self._new_id(ev, t, ("euid", "uid"))
+        if uid is not None:
             self.main_thread(t).uid = uid
             t.uid = uid
             t.version += 1
@@ -959,21 +959,8 @@ class StateEngine:
         res = p_int(ev, 0)
         if t is None or res is None or res < 0:
             return
-        gid = None
-        names = self._names[ev.type]
-        for key in ("egid", "gid"):
-            if key in names and names[key] < ev.nparams:
-                gid = p_int(ev, names[key], False)
-                break
-        if gid is None:
-            enter = self.enter_of(ev, t)
-            if enter is not None:
-                en = self._names[enter.type]
-                for key in ("egid", "gid"):
-                    if key in en:
-                        gid = p_int(enter, en[key], False)
-                        break
-        if gid is not None and gid != 0xFFFFFFFF:
+        gid = self._new_id(ev, t, ("egid", "gid"))
+        if gid is not None:
             t.gid = gid
 
     def _setsid_exit(self, ev: Event, ctx: EventContext) -> None:
