@@ -120,9 +120,27 @@ class Capture:
         return to_frame(cols)
 
     @cached_property
+    def _all_events(self) -> pd.DataFrame | None:
+        """Every shown event, by the fast loader (None when the capture needs the reference path)."""
+        if self._parent is not None:
+            return self._parent._all_events
+        from .fastpath import Unsupported, load_events
+        try:
+            return load_events(self.path, compat=self.compat, strict=self.strict, fallback=False)
+        except Unsupported:
+            return None
+
+    @cached_property
     def events(self) -> pd.DataFrame:
-        """The events sysdig prints, one row each, with DEFAULT_COLUMNS."""
-        return self.fields(DEFAULT_COLUMNS)
+        """The events sysdig prints, one row each, with DEFAULT_COLUMNS (the vectorised loader in
+        scapinspect.fastpath; damaged or multi-section captures take the reference replay)."""
+        df = self._all_events
+        if df is None:
+            return self.fields(DEFAULT_COLUMNS)
+        if self._selection is None:
+            return df
+        from .fastpath.select import select_events
+        return select_events(df, self._selection)
 
     # -- narrowing ----------------------------------------------------------------------------
     def filter(self, expr: str) -> Capture:
@@ -307,7 +325,7 @@ def read_scap(path: str, *, chunksize: int | None = None, columns: list[str] | N
     cap = Capture(path)
     names = columns or DEFAULT_COLUMNS
     if chunksize is None:
-        return cap.fields(names)
+        return cap.events if names == DEFAULT_COLUMNS else cap.fields(names)
 
     def chunks():
         cols: dict[str, list] = {n: [] for n in names}

@@ -1,0 +1,96 @@
+"""Columns of the shown events as typed pandas arrays, built with numpy takes from per-type tables and
+from the thread/fd snapshot tables of the ordered pass (the dtypes of ``capture.to_frame``)."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..parsers import eventtable as et
+from ..render.errno import errno_name
+from ..state.fields import _CATEGORY, _SUBCAT, _typechar_null
+from ..state.model import TYPE_CHARS, TYPE_CHARS_HEAD, TYPE_NAMES
+
+
+def ints(values: np.ndarray, valid: np.ndarray | None = None) -> pd.arrays.IntegerArray:
+    values = np.asarray(values, dtype=np.int64)
+    mask = np.zeros(len(values), dtype=bool) if valid is None else ~np.asarray(valid, dtype=bool)
+    return pd.arrays.IntegerArray(values, mask)
+
+
+def bools(values: np.ndarray) -> pd.arrays.BooleanArray:
+    values = np.asarray(values, dtype=bool)
+    return pd.arrays.BooleanArray(values, np.zeros(len(values), dtype=bool))
+
+
+def categorical(codes: np.ndarray, labels: list) -> pd.Categorical:
+    """``labels[code]`` per row (None, or a code < 0, is missing), as pd.Categorical(values) builds it:
+    categories are the sorted distinct values present."""
+    codes = np.asarray(codes, dtype=np.int64)
+    valid = codes >= 0
+    used = np.flatnonzero(np.bincount(codes[valid], minlength=len(labels))) if valid.any() else codes[:0]
+    present = sorted({labels[c] for c in used.tolist() if labels[c] is not None})
+    rank = {v: k for k, v in enumerate(present)}
+    remap = np.full(len(labels) + 1, -1, dtype=np.int64)
+    for c in used.tolist():
+        v = labels[c]
+        if v is not None:
+            remap[c] = rank[v]
+    new = remap[np.where(codes >= 0, codes, len(labels))]
+    if present:
+        cats = pd.Index(present)
+    else:   # what pd.Categorical infers from no values (object) or only missing ones (float)
+        cats = pd.Index([], dtype=float if len(codes) else object)
+    return pd.Categorical.from_codes(new, categories=cats)
+
+
+def type_columns(prof_table: et.EventTable) -> dict[str, list]:
+    """Per event type (prof table): res param index, static category, is_io, typechar when no fd."""
+    res_idx, cat, io_cat, is_io, tc_null = [], [], [], [], []
+
+    class _FC:
+        def __init__(self, info):
+            self.einfo = info
+
+    for e in prof_table.events:
+        names = [p.name for p in e.params]
+        if "res" in names:
+            r = names.index("res")
+        elif e.flags & et.EF_CREATES_FD and e.id % 2 == 1 and "fd" in names:
+            r = names.index("fd")
+        else:
+            r = -1
+        res_idx.append(r)
+        c = e.category & 0xFF
+        io_cat.append(bool(c & 32))
+        cat.append("other" if e.id in (0, 1) else _CATEGORY.get(c, "unknown"))
+        is_io.append(bool(e.flags & (et.EF_READS_FROM_FD | et.EF_WRITES_TO_FD)))
+        tc_null.append(_typechar_null(_FC(e)))
+    return {"res_idx": res_idx, "cat": cat, "io_cat": io_cat, "is_io": is_io, "tc_null": tc_null}
+
+
+def res_strings(raw: np.ndarray) -> tuple[np.ndarray, list]:
+    """evt.res of each rawres value: codes into a label list ('SUCCESS', errno names, numbers)."""
+    uniq, inv = np.unique(raw, return_inverse=True)
+    labels = []
+    for r in uniq.tolist():
+        if r >= 0:
+            labels.append("SUCCESS")
+        else:
+            labels.append(errno_name(-r) or str(r))
+    return inv, labels
+
+
+def fd_columns(fds: list, head: bool) -> tuple[list, list, list]:
+    """fd.name, fd.type and fd.typechar labels of the fd snapshots ((name, fd type) pairs)."""
+    chars = TYPE_CHARS_HEAD if head else TYPE_CHARS
+    names = [n for n, _ in fds]
+    types = [TYPE_NAMES.get(t, "<NA>") for _, t in fds]
+    tchars = [chars.get(t, "?") for _, t in fds]
+    return names, types, tchars
+
+
+def subcat_labels(fds_types: list[int]) -> list[str]:
+    return [_SUBCAT.get(t, "unknown") for t in fds_types]
+
+
+__all__ = ["ints", "bools", "categorical", "type_columns", "res_strings", "fd_columns", "subcat_labels"]

@@ -1,0 +1,294 @@
+"""``load_events(path)``: the frame of ``Capture(path).fields(DEFAULT_COLUMNS)``, built column-wise.
+
+Stages (each a function below): open and read the first section's metadata with the reference reader;
+walk the event blocks and gather their headers (walk.py); frame the parameters (params.py); decode the
+few integer parameters the state pass needs, per event type; run the ordered pass (replay.py); turn the
+per-event ids into typed columns with numpy takes (frame.py).
+
+A capture the vectorised walk does not handle (several sections, damaged or truncated blocks, gzip
+damage, metadata warnings) is read by the reference path instead, so the result is the same for every
+file; ``load_events(..., fallback=False)`` raises ``Unsupported`` there.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..parsers import eventtable as et
+from ..parsers.reader import ScapReader, Section
+from ..render.events import HIDDEN_041, LEADING_CONTAINER_EVENTS, EventStream
+from ..render.params import Profile, profile
+from . import frame as fr
+from .params import Params
+from .replay import (
+    K_NONE,
+    K_SKIP_PROCINFO,
+    EventMaker,
+    Outputs,
+    replay,
+    type_tables,
+)
+from .walk import Blocks, Unsupported, views, walk
+
+DETECT_EVENTS = 20000
+
+
+def load_events(path: str, *, compat: str | None = None, strict: bool = False,
+                fallback: bool = True) -> pd.DataFrame:
+    """The events sysdig prints, one row each, with capture.DEFAULT_COLUMNS (and evt.time).
+
+    ``compat`` is "0.29" or "0.41" (detected from the capture when None), as in ``Capture``.
+    """
+    try:
+        return _load(str(path), compat, strict)
+    except Unsupported:
+        if not fallback:
+            raise
+    from ..capture import DEFAULT_COLUMNS, Capture
+    return Capture(str(path), compat=compat, strict=strict).fields(DEFAULT_COLUMNS)
+
+
+def header_walk(path: str) -> np.ndarray:
+    """The vectorised block walk, header gather and parameter framing alone (for benchmarks): the event
+    types of every event block."""
+    reader = ScapReader(str(path))
+    try:
+        _first_section(reader)
+        v = views(reader.buf)
+        b = walk(reader.buf, reader.position, v)
+        Params(b, reader.table, v)
+        return b.etype
+    finally:
+        reader.close()
+
+
+def _first_section(reader: ScapReader) -> Section:
+    gen = reader.items()
+    try:
+        sec = next(gen)
+    finally:
+        gen.close()
+    if reader.warnings or reader.counts or reader._gzip_stop is not None:
+        raise Unsupported("the metadata needs the reference reader")
+    return sec
+
+
+def detect(b: Blocks, p: Params) -> str:
+    """render.events.detect_compat over the framed events (tests/test_fastpath.py holds them equal):
+    '0.41' when the first 20000 events hold syscall exits, no enter, and an exit the 0.29.3 table
+    does not describe (an id it lacks or more parameters than it lists); else '0.29'."""
+    head, old = et.head(), et.v0293()
+    keep = np.flatnonzero(p.keep)[:DETECT_EVENTS]
+    t = b.etype[keep].astype(np.int64)
+    sysc = np.array([bool(e.category & et.EC_SYSCALL) for e in head.events], dtype=bool)
+    m = sysc[t] & (t > 1)
+    if (m & (t % 2 == 0)).any():
+        return "0.29"
+    exits = m & (t % 2 == 1)
+    oldn = np.array([len(e.params) for e in old.events], dtype=np.int64)
+    newer = exits & ((t >= old.max_event) | (p.nparams[keep] > oldn[np.minimum(t, old.max_event - 1)]))
+    return "0.41" if exits.any() and newer.any() else "0.29"
+
+
+def _load(path: str, compat: str | None, strict: bool) -> pd.DataFrame:
+    reader = ScapReader(path, strict=strict)
+    try:
+        sec = _first_section(reader)
+        v = views(reader.buf)
+        b = walk(reader.buf, reader.position, v)
+        p = Params(b, reader.table, v)
+        b.evoff = b.elen = b.version = b.nparams = None     # framed: no longer needed
+        if compat is None:
+            compat = detect(b, p)
+        prof = profile(compat)
+        kept = np.flatnonzero(p.keep & (b.etype < prof.max_event))
+        stream = EventStream(reader, prof)
+        stream.state.load_section(sec)
+        cols, shown = _columns(b, p, kept, prof, stream)
+        blk = kept[shown]
+        # keep only what the shown rows need while the pass runs
+        b = Blocks(off=None, evoff=None, version=None, cpu=b.cpu[blk], flags=None, ts=b.ts[blk],
+                   tid=b.tid[blk], elen=None, etype=b.etype[blk], nparams=None)
+        p = p.take(blk)
+        del kept
+        out = replay(stream, cols, EventMaker(reader.mv, cols))
+        del cols
+        return _frame(b, p, np.arange(len(blk)), shown + 1, prof, out)
+    finally:
+        reader.close()
+
+
+def _columns(b: Blocks, p: Params, kept: np.ndarray, prof: Profile, stream) -> tuple[dict, np.ndarray]:
+    """The pass's input, one entry per event that may have an effect, and the shown events (indices
+    into ``kept``)."""
+    state = stream.state
+    n = len(kept)
+    etype = b.etype[kept]                       # uint16: per-type tables are indexed with it
+    kind, uses_fd, hmode, fdrel, creator, connect_x, internal, exitloc, cfr = (
+        np.array(x) for x in type_tables(state.table, prof.table, state._handlers, state.modern))
+    ptab = prof.table.events
+    # shown or hidden, as EventStream.events decides
+    lead = np.isin(etype, list(LEADING_CONTAINER_EVENTS))
+    first = int(np.argmin(lead)) if not lead.all() else n
+    del lead
+    hide_type = np.array([bool(e.category & et.EC_INTERNAL) for e in ptab], dtype=bool)
+    if prof.name == "0.41":
+        hide_type |= np.array([e.name in HIDDEN_041 for e in ptab], dtype=bool)
+    hidden = hide_type[etype]
+    hidden[:first] = True
+    hidden |= (b.flags[kept] & 1).astype(bool)
+    # hidden events without a thread to look up and without a handler change nothing
+    inert = ((kind == K_NONE) | (kind == K_SKIP_PROCINFO)) & (hmode == 0)
+    process = ~(hidden & inert[etype])
+    # integer parameters the pass reads
+    pidx = np.flatnonzero(process)
+    del process
+    kp = kept[pidx]
+    tp = etype[pidx].astype(np.int64)
+    n = len(pidx)
+    # the fd _reset() reads: an enter's first parameter, an exit's at its exit location (the
+    # fdout of copy_file_range)
+    fdloc = np.where(np.arange(len(exitloc)) % 2 == 0, 0, exitloc)
+    fdout = np.array([e.param_index("fdout") for e in state.table.events])[:len(exitloc)]
+    fdloc = np.where(cfr, fdout, fdloc)
+    fdarg = _param_by_type(n, p, kp, tp, uses_fd[tp], fdloc)
+    need_res = np.isin(hmode[tp], (2, 4)) | connect_x[tp]
+    res0 = _param_by_type(n, p, kp, tp, need_res, np.zeros(len(exitloc), dtype=np.int64))
+    cols = {
+        "type": tp.astype(np.int16), "tid": b.tid[kp], "ts": b.ts[kp],
+        "cpu": b.cpu[kp], "flags": b.flags[kp], "off": b.off[kp],
+        "nparams": p.nparams[kp], "width": p.width[kp], "lens_start": p.lens_start[kp],
+        "data_start": p.data_start[kp], "fd": fdarg, "res0": res0,
+        "visible": ~hidden[pidx], "num": pidx + 1,
+    }
+    return cols, np.flatnonzero(~hidden)
+
+
+def _param_by_type(n: int, p: Params, kp, tp, sel, index_of_type) -> tuple[np.ndarray, np.ndarray]:
+    """One integer parameter of the selected events, at an index that depends on the event type:
+    (values, valid); absent parameters and unselected events are invalid."""
+    vals = np.zeros(n, dtype=np.int64)
+    valid = np.zeros(n, dtype=bool)
+    loc = np.asarray(index_of_type)[tp]
+    for j in np.unique(loc[sel]).tolist():
+        if j < 0:
+            continue
+        m = np.flatnonzero(sel & (loc == j))
+        v, ok = p.ints(kp[m], j)
+        vals[m], valid[m] = v, ok
+    return vals, valid
+
+
+def _frame(b: Blocks, p: Params, blk: np.ndarray, nums: np.ndarray, prof: Profile, out: Outputs) -> pd.DataFrame:
+    """The typed columns of the shown events (``blk``: their block indices, ``nums``: evt.num)."""
+    etype = b.etype[blk].astype(np.int64)
+    tc = fr.type_columns(prof.table)
+    n = len(blk)
+    data: dict[str, object] = {}
+    data["evt.num"] = fr.ints(nums)
+    data["evt.rawtime"] = fr.ints(b.ts[blk].astype(np.int64))
+    data["evt.cpu"] = fr.ints(b.cpu[blk])
+    data["thread.tid"] = fr.ints(b.tid[blk].astype(np.int64))
+    tsnap = np.asarray(out.tsnap, dtype=np.int64)
+    has_t = tsnap >= 0
+    snaps = out.threads or [(0, None, None, None, None, None)]
+    safe = np.where(has_t, tsnap, 0)
+    pid = np.array([s[0] for s in snaps], dtype=np.int64)
+    ppid_valid = np.array([s[2] is not None for s in snaps], dtype=bool)
+    ppid = np.array([s[2] if s[2] is not None else 0 for s in snaps], dtype=np.int64)
+    data["proc.pid"] = fr.ints(pid[safe], has_t)
+    data["proc.name"] = fr.categorical(tsnap, [s[1] for s in snaps])
+    data["evt.type"] = _type_names(b, p, blk, etype, prof)
+    data["evt.dir"] = fr.categorical(etype & 1, [">", "<"])
+    data["evt.category"] = _category(etype, np.asarray(out.ctype, dtype=np.int64), tc)
+    raw, valid = _res(p, blk, etype, tc)
+    data["evt.rawres"] = fr.ints(raw, valid)
+    inv, labels = fr.res_strings(np.where(valid, raw, 0))
+    data["evt.res"] = fr.categorical(np.where(valid, inv, -1), labels)
+    data["evt.failed"] = fr.bools(valid & (raw < 0))
+    fsnap = np.asarray(out.fsnap, dtype=np.int64)
+    data["fd.num"] = fr.ints(np.asarray(out.fdnum, dtype=np.int64), fsnap != -1)
+    data.update(_fd(out, etype, tc, prof))
+    data["evt.buflen"] = _buflen(p, blk, etype, np.asarray(out.ctype, dtype=np.int64), tc)
+    internal = np.array([bool(e.category & et.EC_INTERNAL) for e in prof.table.events], dtype=bool)
+    lat_valid = ~(internal[etype] & has_t)
+    data["evt.latency"] = fr.ints(out.latency, lat_valid)
+    data["proc.ppid"] = fr.ints(ppid[safe], has_t & ppid_valid[safe])
+    data["proc.exe"] = fr.categorical(tsnap, [s[3] for s in snaps])
+    data["proc.args"] = fr.categorical(tsnap, [s[4] for s in snaps])
+    data["user.name"] = fr.categorical(tsnap, [s[5] for s in snaps])
+    data["evt.is_io"] = fr.bools(np.array(tc["is_io"], dtype=bool)[etype] if n else np.zeros(0, bool))
+    df = pd.DataFrame(data)
+    df.insert(1, "evt.time", pd.to_datetime(df["evt.rawtime"].astype("int64"), unit="ns", utc=True))
+    return df
+
+
+def _type_names(b: Blocks, p: Params, blk, etype, prof: Profile) -> pd.Categorical:
+    names = [e.name for e in prof.table.events]
+    codes = etype.copy()
+    gen = np.flatnonzero(etype <= 1)
+    if len(gen):
+        pos, length = p.locate(blk[gen], 0)
+        u16 = p.v["u16"]
+        sc = np.where(length >= 2, u16[np.minimum(pos, len(u16) - 1)], 0).astype(np.int64)
+        uniq, inv = np.unique(sc, return_inverse=True)
+        extra = [prof.table.syscall_name(c) or "<unknown>" for c in uniq.tolist()]
+        codes[gen] = len(names) + inv
+        names = names + extra
+    return fr.categorical(codes, names)
+
+
+def _category(etype, ctype, tc) -> pd.Categorical:
+    static = tc["cat"]
+    io = np.array(tc["io_cat"], dtype=bool)[etype] & (etype > 1)
+    labels = list(static) + ["unknown"]
+    codes = etype.copy()
+    if io.any():
+        sub = fr.subcat_labels(list(range(32)))
+        codes[io] = np.where(ctype[io] >= 0, len(labels) + np.clip(ctype[io], 0, 31), len(static))
+        labels += sub
+    return fr.categorical(codes, labels)
+
+
+def _res(p: Params, blk, etype, tc) -> tuple[np.ndarray, np.ndarray]:
+    ridx = np.asarray(tc["res_idx"], dtype=np.int64)[etype]
+    raw = np.zeros(len(blk), dtype=np.int64)
+    valid = np.zeros(len(blk), dtype=bool)
+    for j in np.unique(ridx).tolist():
+        if j < 0:
+            continue
+        m = ridx == j
+        vals, ok = p.ints(blk[m], j)
+        raw[m], valid[m] = vals, ok
+    return raw, valid
+
+
+def _buflen(p: Params, blk, etype, ctype, tc) -> pd.arrays.IntegerArray:
+    io = np.array(tc["io_cat"], dtype=bool)[etype] & (ctype >= 0) & (etype % 2 == 1)
+    vals = np.zeros(len(blk), dtype=np.int64)
+    valid = np.zeros(len(blk), dtype=bool)
+    if io.any():
+        v, ok = p.ints(blk[io], 0)
+        vals[io] = v
+        valid[io] = ok & (v >= 0)
+    return fr.ints(vals, valid)
+
+
+def _fd(out: Outputs, etype, tc, prof: Profile) -> dict:
+    fsnap = np.asarray(out.fsnap, dtype=np.int64)
+    names, types, tchars = fr.fd_columns(out.fds, prof.name != "0.29")
+    nf = len(names)
+    # fd.name: snapshot names, then '' for shown exits with no fd, then the overrides
+    name_labels = names + [""]
+    ncodes = np.where(fsnap >= 0, fsnap, -1)
+    nofd = fsnap == -2
+    ncodes[nofd & (etype % 2 == 1)] = nf
+    for pos, val in out.fdname_override.items():
+        ncodes[pos] = len(name_labels)
+        name_labels.append(val)
+    type_codes = np.where(fsnap >= 0, fsnap, -1)
+    tc_null = tc["tc_null"]
+    char_labels = tchars + list(tc_null)
+    char_codes = np.where(fsnap >= 0, fsnap, np.where(nofd, nf + etype, -1))
+    return {"fd.name": fr.categorical(ncodes, name_labels), "fd.type": fr.categorical(type_codes, types),
+            "fd.typechar": fr.categorical(char_codes, char_labels)}

@@ -1,0 +1,354 @@
+"""The ordered pass: libsinsp's per-event parsing (state/engine.py) replayed over pre-decoded columns.
+
+The reference replays every event as an ``Event`` object through ``StateEngine.process`` and then calls
+a field getter per column. Here the engine's own tables (threads, fds, users) and handlers are reused,
+but the per-event half that every event runs (``StateEngine.begin``/``_reset``: pending removals, thread
+lookup, enter/exit pairing, the fd lookup, latency) is inlined over Python ints taken from numpy
+columns, and an ``Event`` object is built only for the events whose handler changes state. Events that
+only update the bookkeeping never leave this loop; hidden events with nothing to update are skipped.
+
+Each shown event records small integers: a thread snapshot id (the proc.* values the getters would
+return at that moment, deduplicated), an fd snapshot id, fd.num, the latency and the type of the fd the
+event touched. The rare values that need the renderer (the path of a failed open, the address of a
+failed connect) are computed by the reference getters on a real ``Event``, at the same point.
+"""
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+from itertools import accumulate
+
+import numpy as np
+
+from ..parsers import eventtable as et
+from ..parsers import metadata as md
+from ..parsers.reader import Event
+from ..render.events import Rendered
+from ..state import engine as eng
+from ..state.engine import EventContext, sanitize
+from ..state.fields import FIELDS, FieldContext
+from ..state.model import CL_CLONE_FILES, CL_IS_MAIN_THREAD
+
+# handlers that change only fds (they may create a main-thread placeholder: checked separately)
+_THREAD_HANDLERS = ("_clone_exit", "_execve_exit", "_procexit", "_setuid_exit", "_setgid_exit",
+                    "_setsid_exit")
+_CREATORS = frozenset({"open", "accept", "accept4", "creat", "connect", "openat", "openat2"})
+_RW_TUPLE = frozenset({"recvfrom", "recvmsg", "sendto", "sendmsg"})
+# begin() kinds
+K_RESET, K_GET_NORESET, K_GET_RESET, K_NONE, K_SKIP_PROCINFO = 0, 1, 2, 3, 4
+L4_TCP = md.L4_TCP
+IP_SOCKS = (md.FD_IPV4_SOCK, md.FD_IPV6_SOCK)
+_FD_FLAGS = et.EF_CREATES_FD | et.EF_USES_FD | et.EF_DESTROYS_FD
+
+
+@dataclass
+class Outputs:
+    """Per shown event, in order: what the state said about it."""
+    tsnap: list = field(default_factory=list)      # thread snapshot id, -1 for no thread
+    fdnum: list = field(default_factory=list)      # the thread's lastevent_fd (meaningless if fsnap == -1)
+    fsnap: list = field(default_factory=list)      # fd snapshot id; -1 not fd-related; -2 no fd found
+    latency: list = field(default_factory=list)    # the thread's latency (0 when none; internal: masked)
+    ctype: list = field(default_factory=list)      # type of the event's own fd (ctx.fdinfo), -1 for none
+    fdname_override: dict = field(default_factory=dict)   # position in rows -> fd.name
+    threads: list = field(default_factory=list)    # snapshot id -> (pid, comm, ppid, exe, args, user)
+    fds: list = field(default_factory=list)        # snapshot id -> (name, type, fd type id)
+
+
+def type_tables(state_table: et.EventTable, prof_table: et.EventTable, handlers: dict, modern: bool):
+    """Per event type: begin() kind, state flags, handler mode, and the field-side flags."""
+    n = len(prof_table.events)
+    kind, uses_fd, hmode, fdrel, creator, connect_x, internal = [], [], [], [], [], [], []
+    exitloc, cfr = [], []
+    for i in range(n):
+        info = state_table.events[i]
+        f = info.flags
+        if f & et.EF_SKIPPARSERESET:
+            k = K_SKIP_PROCINFO if info.name == "procinfo" else K_NONE
+        elif i in eng.CLONE_EXITS:
+            k = K_GET_RESET
+        elif i == eng.SCHEDSWITCH_6_E:
+            k = K_GET_NORESET
+        elif i in eng.CONTAINER_JSON or (modern and info.name in eng._USER_EVENTS):
+            k = K_NONE
+        else:
+            k = K_RESET
+        kind.append(k)
+        uses_fd.append(bool(f & et.EF_USES_FD))
+        exitloc.append(eng._EXIT_FD_LOCATION.get(info.name, -1))
+        cfr.append(info.name == "copy_file_range" and i % 2 == 1)
+        h = handlers.get(i)
+        if h is None:
+            m = 0
+        elif info.name == "close":
+            m = 1 if i % 2 == 0 else 2
+        elif getattr(h, "__name__", "") == "_rw_exit":
+            m = 4 if info.name in _RW_TUPLE else 3
+        elif getattr(h, "__name__", "") in _THREAD_HANDLERS:
+            m = 6
+        else:
+            m = 5
+        hmode.append(m)
+        p = prof_table.events[i]
+        fdrel.append(bool(p.flags & _FD_FLAGS))
+        creator.append(i % 2 == 1 and p.name in _CREATORS)
+        connect_x.append(p.name == "connect" and i % 2 == 1)
+        internal.append(bool(p.category & et.EC_INTERNAL))
+    return kind, uses_fd, hmode, fdrel, creator, connect_x, internal, exitloc, cfr
+
+
+class EventMaker:
+    """Builds the reader's ``Event`` for one kept event, on demand (``cols`` holds per-kept-event lists
+    ``off``, ``ts``, ``tid``, ``cpu``, ``type``, ``flags`` and arrays ``nparams``, ``width``,
+    ``lens_start``, ``data_start``)."""
+
+    def __init__(self, mv, cols: dict):
+        self.mv = mv
+        self.c = cols
+
+    def __call__(self, i: int) -> Event:
+        c = self.c
+        n = int(c["nparams"][i])
+        wide = int(c["width"][i]) == 4
+        data = int(c["data_start"][i])
+        lens = struct.unpack_from(f"<{n}{'I' if wide else 'H'}", self.mv, int(c["lens_start"][i])) if n else ()
+        poffs = tuple(accumulate(lens[:-1], initial=data)) if n else ()
+        return Event(self.mv, int(c["off"][i]), int(c["ts"][i]), int(c["tid"][i]), int(c["cpu"][i]),
+                     int(c["type"][i]), int(c["flags"][i]), lens, poffs)
+
+
+def _optional(col: tuple, sl: slice) -> list:
+    """(values, valid) arrays -> a list of ints and None, for one chunk."""
+    vals, valid = col
+    v = valid[sl]
+    arr = np.full(len(v), None, dtype=object)
+    idx = np.flatnonzero(v)
+    arr[idx] = vals[sl][idx].tolist()
+    return arr.tolist()
+
+
+def replay(stream, cols: dict, mk: EventMaker, chunk: int = 1 << 16) -> Outputs:
+    """Run the ordered pass over the events that may have an effect (``cols`` holds one entry per such
+    event: ``type``, ``tid``, ``ts``, ``fd`` (the fd _reset reads), ``res0``, ``visible`` and ``num``,
+    the optional integers as (values, valid) arrays)."""
+    state = stream.state
+    prof = stream.prof
+    modern = state.modern
+    threads = state.threads
+    rem_fds = state._fds_to_remove
+    handlers = state._handlers
+    kind, uses_fd, hmode, fdrel, creator, connect_x, internal, exitloc, cfr = type_tables(
+        state.table, prof.table, handlers, modern)
+    types = cols["type"]
+    out = Outputs()
+    o_tsnap, o_fdnum, o_fsnap, o_lat, o_ctype = out.tsnap, out.fdnum, out.fsnap, out.latency, out.ctype
+    nums = cols["num"]
+    snap_cache: dict[int, int] = {}
+    tsnaps: dict[tuple, int] = {}
+    fsnaps: dict[tuple, int] = {}
+    fd_table = state.fd_table
+    get_thread = state.get_thread
+    user_name = state.user_name
+    old = not modern
+
+    def getfd(t, fd):
+        if fd < 0:
+            return None
+        if t.flags & CL_CLONE_FILES and t.tid != t.pid and not t.flags & CL_IS_MAIN_THREAD:
+            m = threads.get(t.pid)
+            if m is None:       # libsinsp creates the missing main thread here
+                m = state.main_thread(t)
+                snap_cache.clear()
+            return m.fds.get(fd)
+        return t.fds.get(fd)
+
+    def full_handler(i, t, cfd):
+        ev = mk(i)
+        et_ = ev.type
+        if t is not None and type(t.enter) is int and types[t.enter] == et_ - 1:
+            t.enter = mk(t.enter)       # enter_of() would return it: the handler may read it
+        ctx = EventContext(t, cfd, -1, 0, 0)
+        n = len(threads)
+        handlers[et_](ev, ctx)
+        if hmode[et_] == 6 or len(threads) != n:
+            snap_cache.clear()
+        return ctx.tinfo, ctx.fdinfo, ev
+
+    def slow_field(name, i, num, ev, t, cfd):
+        ev = ev or mk(i)
+        if t is not None and type(t.enter) is int:
+            t.enter = mk(t.enter)
+        n = len(threads)
+        v = FIELDS[name](FieldContext(stream, Rendered(num, ev, EventContext(t, cfd, -1, 0, 0))))
+        if len(threads) != n:
+            snap_cache.clear()
+        return v
+
+    overrides = out.fdname_override
+    pos = -1
+    sbase = 0                   # shown events before this chunk
+    nev = len(types)
+    # the loop below is inlined on purpose (one function, locals only): a call per event would cost
+    # more than the work it does
+    for base in range(0, nev, chunk):
+        # one chunk's columns as Python ints (bounded memory); g = base + i is the global index
+        sl = slice(base, base + chunk)
+        type_l, tid_l, ts_l = types[sl].tolist(), cols["tid"][sl].tolist(), cols["ts"][sl].tolist()
+        fd0_l = fdx_l = fdout_l = _optional(cols["fd"], sl)
+        res_l = _optional(cols["res0"], sl)
+        visible = cols["visible"][sl].tolist()
+        nshow = sum(visible)
+        o_tsnap, o_fdnum, o_fsnap, o_lat, o_ctype = ([-1] * nshow, [0] * nshow, [-1] * nshow, [0] * nshow,
+                                                     [-1] * nshow)
+        for i, et_ in enumerate(type_l):
+            # -- begin(): pending removals, then the thread
+            if rem_fds:
+                for rt, rfd in rem_fds:
+                    fd_table(rt).pop(rfd, None)
+                rem_fds.clear()
+            if state._tid_to_remove is not None:
+                state._remove_thread(state._tid_to_remove)
+                state._tid_to_remove = None
+                snap_cache.clear()
+            k = kind[et_]
+            cfd = None
+            if k == K_RESET:
+                t = threads.get(tid_l[i])
+                if t is None:
+                    t = get_thread(tid_l[i])
+                    snap_cache.clear()
+                if et_ & 1 == 0:
+                    t.lastevent_type = et_
+                    if uses_fd[et_] and fd0_l[i] is not None:
+                        t.lastevent_fd = fd = fd0_l[i]
+                        if t.flags & CL_CLONE_FILES:
+                            cfd = getfd(t, fd)
+                        elif fd >= 0:
+                            cfd = t.fds.get(fd)
+                    else:
+                        t.lastevent_fd = -1
+                    t.latency = 0
+                    t.last_enter_ts = ts_l[i]
+                    if et_ != 152:
+                        t.enter = base + i  # finish(): the thread's last enter event (built when needed)
+                else:
+                    if t.last_enter_ts:
+                        t.latency = ts_l[i] - t.last_enter_ts
+                    paired = et_ == t.lastevent_type + 1
+                    if not paired:
+                        t.enter = None
+                        if modern:
+                            t.lastevent_fd = -1
+                    if uses_fd[et_]:
+                        if cfr[et_]:
+                            fd = fdout_l[i]
+                            if fd is not None:
+                                t.lastevent_fd = fd
+                        elif not paired:
+                            fd = fdx_l[i]
+                            t.lastevent_fd = -1 if fd is None else fd
+                        fd = t.lastevent_fd
+                        if t.flags & CL_CLONE_FILES:
+                            cfd = getfd(t, fd)
+                        elif fd >= 0:
+                            cfd = t.fds.get(fd)
+            elif k == K_GET_RESET:
+                t = threads.get(tid_l[i])
+                if t is not None:       # a clone exit: always an exit event
+                    if t.last_enter_ts:
+                        t.latency = ts_l[i] - t.last_enter_ts
+                    if et_ != t.lastevent_type + 1:
+                        t.enter = None
+                        if modern:
+                            t.lastevent_fd = -1
+            elif k == K_NONE:
+                t = None
+            else:
+                t = threads.get(tid_l[i])
+            # -- finish(): the handler
+            ev = None
+            hm = hmode[et_]
+            if hm:
+                if hm == 1:
+                    if cfd is not None:
+                        cfd.close_in_progress = True
+                elif hm == 2:
+                    res = res_l[i]
+                    if res is not None and t is not None:
+                        if res >= 0:
+                            if cfd is not None:
+                                rem_fds.append((t, t.lastevent_fd))
+                        elif cfd is not None:
+                            cfd.close_in_progress = False
+                elif hm == 3:
+                    pass            # _rw_exit changes nothing outside recvfrom/recvmsg/sendto/sendmsg
+                elif hm == 4:
+                    # _rw_exit returns early for a failed call and for a named TCP socket
+                    if cfd is not None and res_l[i] is not None and res_l[i] >= 0 and not (
+                            cfd.name and cfd.l4proto == L4_TCP and cfd.type in IP_SOCKS):
+                        t, cfd, ev = full_handler(base + i, t, cfd)
+                else:
+                    t, cfd, ev = full_handler(base + i, t, cfd)
+            if not visible[i]:
+                continue
+            # -- the shown event: what the getters would return now
+            pos += 1
+            if t is None:
+                if et_ == 272 or et_ == 324:
+                    continue
+                t = threads.get(tid_l[i])
+                if t is None:
+                    if cfd is not None:
+                        o_ctype[pos] = cfd.type
+                    continue
+            if fdrel[et_]:
+                lfd = o_fdnum[pos] = t.lastevent_fd
+                f = cfd
+                if f is None and lfd != -1:
+                    f = getfd(t, lfd)
+                if f is None:
+                    o_fsnap[pos] = -2
+                    if creator[et_]:
+                        overrides[sbase + pos] = slow_field("fd.name", base + i, int(nums[base + i]), ev, t, cfd)
+                else:
+                    if connect_x[et_] and res_l[i] is not None and res_l[i] < 0:
+                        overrides[sbase + pos] = slow_field("fd.name", base + i, int(nums[base + i]), ev, t, cfd)
+                    key = (f.type, f.name)
+                    s = fsnaps.get(key)
+                    if s is None:
+                        s = fsnaps[key] = len(out.fds)
+                        out.fds.append((sanitize(f.name), f.type))
+                    o_fsnap[pos] = s
+            if cfd is not None:
+                o_ctype[pos] = cfd.type
+            s = snap_cache.get(id(t))
+            if s is None:
+                if t.tid == t.pid or t.flags & CL_IS_MAIN_THREAD:
+                    ppid = t.ptid
+                else:
+                    m = threads.get(t.pid)
+                    ppid = m.ptid if m is not None else None
+                key = (t.pid, t.comm, ppid, t.exe, " ".join(t.args), user_name(t.uid))
+                s = tsnaps.get(key)
+                if s is None:
+                    s = tsnaps[key] = len(out.threads)
+                    out.threads.append(key)
+                snap_cache[id(t)] = s
+            o_tsnap[pos] = s
+            if internal[et_]:
+                o_lat[pos] = None
+            elif old:
+                o_lat[pos] = t.latency
+        pos = -1
+        sbase += nshow
+        out.tsnap.append(np.array(o_tsnap, dtype=np.int64))
+        out.fdnum.append(np.array(o_fdnum, dtype=np.int64))
+        out.fsnap.append(np.array(o_fsnap, dtype=np.int64))
+        out.latency.append(np.array(o_lat, dtype=np.int64))
+        out.ctype.append(np.array(o_ctype, dtype=np.int64))
+    for name in ("tsnap", "fdnum", "fsnap", "latency", "ctype"):
+        parts = getattr(out, name)
+        setattr(out, name, np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64))
+    return out
+
+
+__all__ = ["replay", "Outputs", "EventMaker", "type_tables"]

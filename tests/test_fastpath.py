@@ -1,0 +1,121 @@
+"""The fast loader against the reference: the same frame, column for column, on every capture we have."""
+from __future__ import annotations
+
+import gzip
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from scapinspect.capture import DEFAULT_COLUMNS, Capture
+from scapinspect.fastpath import Unsupported, load_events
+from scapinspect.fastpath.walk import _chain, _framed
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "captures"
+SAMPLES = sorted((ROOT / "sample_captures").glob("*.scap"))
+SHARED_CAPS = sorted(SHARED.glob("*.scap")) if SHARED.is_dir() else []
+
+
+def reference(path, **kw) -> pd.DataFrame:
+    return Capture(str(path), **kw).fields(DEFAULT_COLUMNS)
+
+
+@pytest.mark.parametrize("path", SAMPLES, ids=lambda p: p.name)
+def test_samples_match_reference(path):
+    pd.testing.assert_frame_equal(load_events(path, fallback=False), reference(path))
+
+
+@pytest.mark.skipif(not SHARED_CAPS, reason="../shared/captures is absent")
+@pytest.mark.parametrize("path", SHARED_CAPS, ids=lambda p: p.name)
+def test_shared_captures_match_reference(path):
+    pd.testing.assert_frame_equal(load_events(path, fallback=False), reference(path))
+
+
+@pytest.mark.parametrize("compat", ["0.29", "0.41"])
+def test_forced_compat_matches_reference(compat):
+    path = ROOT / "sample_captures" / "shell_session.scap"
+    pd.testing.assert_frame_equal(load_events(path, compat=compat, fallback=False),
+                                  reference(path, compat=compat))
+
+
+def test_gzip_capture_takes_the_fast_path(tmp_path):
+    src = ROOT / "sample_captures" / "curl_http.scap"
+    gz = tmp_path / "curl_http.scap"
+    gz.write_bytes(gzip.compress(src.read_bytes()))
+    pd.testing.assert_frame_equal(load_events(gz, fallback=False), reference(gz))
+
+
+def test_repeated_events_keep_state_like_the_reference(tmp_path):
+    """Events replayed twice (as benchmarks/make_big.py does): threads and fds carry over."""
+    import sys
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from make_big import build
+    src = ROOT / "sample_captures" / "intrusion.scap"
+    dst = tmp_path / "twice.scap"
+    build(str(src), 2500, str(dst))
+    pd.testing.assert_frame_equal(load_events(dst, fallback=False), reference(dst))
+
+
+def test_truncated_capture_falls_back_to_the_reference(tmp_path):
+    src = ROOT / "sample_captures" / "web_502.scap"
+    cut = tmp_path / "cut.scap"
+    data = src.read_bytes()
+    cut.write_bytes(data[: len(data) - 37])
+    with pytest.raises(Unsupported):
+        load_events(cut, fallback=False)
+    pd.testing.assert_frame_equal(load_events(cut), reference(cut))
+
+
+def test_two_sections_fall_back_to_the_reference(tmp_path):
+    src = ROOT / "sample_captures" / "web_502.scap"
+    two = tmp_path / "two.scap"
+    with open(two, "wb") as f, open(src, "rb") as a:
+        shutil.copyfileobj(a, f)
+        f.write(src.read_bytes())
+    pd.testing.assert_frame_equal(load_events(two), reference(two))
+
+
+@pytest.mark.parametrize("path", SAMPLES + SHARED_CAPS, ids=lambda p: p.name)
+def test_compat_detection_matches_the_reference(path):
+    from scapinspect.fastpath.loader import _first_section, detect
+    from scapinspect.fastpath.params import Params
+    from scapinspect.fastpath.walk import views, walk
+    from scapinspect.parsers.reader import ScapReader
+    from scapinspect.render.events import detect_compat
+    r = ScapReader(str(path))
+    try:
+        _first_section(r)
+        v = views(r.buf)
+        b = walk(r.buf, r.position, v)
+        assert detect(b, Params(b, r.table, v)) == detect_compat(str(path))
+    finally:
+        r.close()
+
+
+def test_chain_skips_a_false_candidate_inside_a_payload():
+    # three 16-byte event blocks; the first one's payload word looks like a block header whose
+    # "trailer" is the next block's length word
+    words = np.array([0x204, 16, 0x204, 16,
+                      0x204, 16, 7, 16,
+                      0x204, 16, 9, 16], dtype=np.uint32)
+    cand = _framed(words, np.flatnonzero(words == 0x204))
+    assert 2 in cand.tolist()
+    assert _chain(words, cand).tolist() == [0, 4, 8]
+
+
+def test_chain_that_leaves_the_event_blocks_is_rejected():
+    words = np.array([0x204, 16, 0, 16, 0x202, 12, 12], dtype=np.uint32)
+    cand = _framed(words, np.flatnonzero(words == 0x204))
+    assert _chain(words, cand) is None
+
+
+@pytest.mark.parametrize("flt", ["proc.name=bash", "evt.type=openat and evt.dir=<", "proc.name=nosuch"])
+def test_selected_rows_match_a_filtered_capture(flt):
+    from scapinspect.fastpath.select import select_events
+    path = ROOT / "sample_captures" / "shell_session.scap"
+    cap = Capture(str(path), filter=flt)
+    got = select_events(load_events(path, fallback=False), cap._selection)
+    pd.testing.assert_frame_equal(got, cap.fields(DEFAULT_COLUMNS))
