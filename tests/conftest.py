@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -33,3 +34,13 @@ def shared_capture(captures_dir):
             pytest.skip(f"shared capture {p.name} not found")
         return p
     return get
+
+
+@pytest.fixture
+def utc(monkeypatch):
+    """Local time is UTC for the test (sysdig prints local times; the recordings used TZ=UTC)."""
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()

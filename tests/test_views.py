@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -52,13 +51,8 @@ def scorer():
 
 
 @pytest.fixture(autouse=True)
-def utc(monkeypatch):
-    """evt.time uses the current UTC offset; the recorded outputs were made with TZ=UTC."""
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
+def _utc(utc):
+    """Times are compared with recordings made with TZ=UTC (the shared ``utc`` fixture)."""
 
 
 _CAPS: dict[str, Capture] = {}

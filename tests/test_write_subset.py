@@ -13,7 +13,6 @@ import json
 import os
 import re
 import subprocess
-import time
 from pathlib import Path
 
 import click
@@ -37,13 +36,8 @@ BUNDLED = ["curl_http", "intrusion", "shell_session", "web_502"]
 
 
 @pytest.fixture(autouse=True)
-def utc(monkeypatch):
-    """Event lines and HH:MM:SS arguments in UTC, for us and for sysdig."""
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
+def _utc(utc):
+    """Times are compared with recordings made with TZ=UTC (the shared ``utc`` fixture)."""
 
 
 @click.group()
