@@ -69,8 +69,8 @@ def to_frame(columns: dict[str, list]) -> pd.DataFrame:
 class Capture:
     """A capture file, optionally narrowed by a filter and a time range."""
 
-    def __init__(self, path: str, *, filter: str | None = None, compat: str | None = None,
-                 strict: bool = False, _parent: Capture | None = None,
+    def __init__(self, path: str, *, filter: str | None = None,  # noqa: A002 - the API word
+                 compat: str | None = None, strict: bool = False, _parent: Capture | None = None,
                  _selection: np.ndarray | None = None):
         self.path = str(path)
         self.strict = strict
@@ -115,7 +115,7 @@ class Capture:
         cols: dict[str, list] = {n: [] for n in names}
         appenders = [cols[n].append for n in names]
         for row in self.iter_fields(names, include_hidden):
-            for a, v in zip(appenders, row):
+            for a, v in zip(appenders, row, strict=True):
                 a(v)
         return to_frame(cols)
 
@@ -315,7 +315,7 @@ def _as_ns(t) -> int | None:
     return int(ts.value)
 
 
-def open(path: str, *, filter: str | None = None, compat: str | None = None) -> Capture:  # noqa: A001
+def open(path: str, *, filter: str | None = None, compat: str | None = None) -> Capture:  # noqa: A001, A002
     """Open a capture (plain or gzip)."""
     return Capture(path, filter=filter, compat=compat)
 
@@ -331,7 +331,7 @@ def read_scap(path: str, *, chunksize: int | None = None, columns: list[str] | N
         cols: dict[str, list] = {n: [] for n in names}
         count = 0
         for row in cap.iter_fields(names):
-            for n, v in zip(names, row):
+            for n, v in zip(names, row, strict=True):
                 cols[n].append(v)
             count += 1
             if count == chunksize:

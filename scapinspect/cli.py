@@ -133,8 +133,8 @@ def tui_cmd(capture: str | None) -> None:
 def events_cmd(capture: str, filter_expr: str | None, as_json: bool, compat: str | None, strict: bool,
                raw: bool) -> None:
     """Print every event of CAPTURE as `sysdig -r CAPTURE [FILTER]` does."""
-    from .render.events import EventStream, detect_compat, json_lines, profile, text_lines
     from .parsers.reader import ScapReader
+    from .render.events import EventStream, detect_compat, json_lines, profile, text_lines
 
     try:
         mode = compat or detect_compat(capture)

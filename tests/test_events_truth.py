@@ -49,7 +49,7 @@ def test_json_lines_match_sysdig(name):
     ref = _truth(name, "events.json")
     ours = _ours(name, as_json=True)
     assert len(ours) == len(ref)
-    same = sum(1 for a, b in zip(ours, ref) if json.loads(a) == json.loads(b))
+    same = sum(1 for a, b in zip(ours, ref, strict=True) if json.loads(a) == json.loads(b))
     assert same == len(ref) or same / len(ref) >= 0.995
 
 

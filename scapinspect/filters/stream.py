@@ -34,12 +34,12 @@ def iter_matching(stream, expr: str) -> Iterator:
     values: list[list] = [[] for _ in cols]
 
     def flush():
-        mask = compiled.mask(to_frame(dict(zip(cols, values))))
-        return [n for n, keep in zip(nums, mask) if keep]
+        mask = compiled.mask(to_frame(dict(zip(cols, values, strict=True))))
+        return [n for n, keep in zip(nums, mask, strict=True) if keep]
 
     for item in stream.events():
         fc = FieldContext(stream, item)
-        for vals, g in zip(values, getters):
+        for vals, g in zip(values, getters, strict=True):
             vals.append(g(fc))
         nums.append(item.num)
         if len(nums) >= CHUNK:

@@ -23,8 +23,8 @@ from ...render.events import HIDDEN_041, LEADING_CONTAINER_EVENTS, EventStream, 
 from ...state import fields as sf
 from ...state.engine import EventContext
 from ...state.fields import FieldContext
-from .fields import CPU_TICKS, VIEW_OVERRIDES, view_getter
 from ...state.tracking import ViewState
+from .fields import CPU_TICKS, VIEW_OVERRIDES, view_getter
 
 SYSDIGEVENT_X = 197
 ONE_S = 1_000_000_000

@@ -16,15 +16,15 @@ from ...parsers import eventtable as et
 from ...parsers import metadata as md
 from ...parsers.params import as_int, ipv4_str, ipv6_str
 from ...state import fields as sf
-from ...state.fields import FieldContext
-from ...state.model import ROLE_NONE
 from ...state.fields import (
+    FieldContext,
     _container_id,
     _container_image,
     _container_name,
     _container_prefix,
     _container_type,
 )
+from ...state.model import ROLE_NONE
 
 Getter = Callable[[FieldContext], object]
 
