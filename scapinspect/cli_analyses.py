@@ -26,10 +26,10 @@ def use_color() -> bool:
 def _safe(lines: Iterable[str], keep_sgr: bool) -> Iterator[str]:
     """Escape control characters from the capture, keeping tabs (hex dumps) and, when colouring,
     the SGR colour codes the chisel output carries."""
-    from .cli import _escape_terminal
+    from .cli_common import escape_terminal
     for line in lines:
         parts = _KEEP.split(line)
-        yield "".join(p if i % 2 and (p == "\t" or keep_sgr) else _escape_terminal(p)
+        yield "".join(p if i % 2 and (p == "\t" or keep_sgr) else escape_terminal(p)
                       for i, p in enumerate(parts))
 
 
@@ -51,7 +51,7 @@ def _open_stream(capture: str, compat: str | None, strict: bool, filter_expr: st
 
 
 def _filtered(make_stream: Callable, expr: str):
-    from .cli import fail
+    from .cli_common import fail
     try:
         from .filters.stream import filter_stream
     except ImportError:
@@ -65,7 +65,7 @@ def _filtered(make_stream: Callable, expr: str):
 def _run(capture: str, compat: str | None, strict: bool, filter_expr: str | None, raw: bool, color: bool,
          lines_of: Callable) -> None:
     from .analyzers.spy_users import ChiselError
-    from .cli import emit, fail, report_warnings
+    from .cli_common import emit, fail, report_warnings
 
     readers: list = []
     errors: list[ChiselError] = []

@@ -32,7 +32,7 @@ def _options(fn):
 def _compute(capture: str, filter_expr: str | None, compat: str | None, strict: bool, fn: Callable):
     """``fn(Capture)``, with every way the input can be wrong turned into one line and exit 2."""
     from .capture import Capture
-    from .cli import fail, report_warnings
+    from .cli_common import fail, report_warnings
 
     try:
         cap = Capture(capture, compat=compat, strict=strict)
@@ -52,10 +52,10 @@ def _compute(capture: str, filter_expr: str | None, compat: str | None, strict: 
 # -- formatting helpers -------------------------------------------------------------------------------------
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]], right: set[int] | None = None) -> Iterator[str]:
     """Aligned text columns; cells are escaped (control characters from the capture shown as \\xNN)."""
-    from .cli import _escape_terminal
+    from .cli_common import escape_terminal
 
     right = right or set()
-    cells = [[_escape_terminal(_cell(v)) for v in r] for r in rows]
+    cells = [[escape_terminal(_cell(v)) for v in r] for r in rows]
     widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
 
     def line(values: Sequence[str]) -> str:
@@ -143,7 +143,7 @@ def summary_cmd(capture: str, filter_expr: str | None, samples: int, as_json: bo
     """The overview tiles of CAPTURE (Sysdig Inspect's first page): each metric's total and timeline,
     by category. With --json, the document `sysdig -c wsysdig_summary` builds (see the docs for the tile
     bugs we fix)."""
-    from .cli import emit
+    from .cli_common import emit
 
     result = _compute(capture, filter_expr, compat, strict, lambda cap: cap.summary(samples))
     if as_json:
@@ -179,7 +179,7 @@ def connections_cmd(capture: str, filter_expr: str | None, show_all: bool, as_js
     """Network connections in CAPTURE: one row per process, socket and peer, with bytes in and out
     (what the calls returned, not what the capture kept), calls made, and whether it was closed.
     Connections open when the capture began are listed with --all even when idle."""
-    from .cli import emit
+    from .cli_common import emit
 
     df = _compute(capture, filter_expr, compat, strict, lambda cap: cap.connections())
     if not show_all:
@@ -203,7 +203,7 @@ def http_cmd(capture: str, filter_expr: str | None, as_json: bool, compat: str |
     """HTTP requests and responses found in what processes read and wrote on sockets (any port), paired
     per connection. SIDE says whether the process sent the request (client) or answered it (server);
     sizes are the bytes the calls moved; a * marks messages the capture's snaplen cut."""
-    from .cli import emit
+    from .cli_common import emit
 
     df = _compute(capture, filter_expr, compat, strict, lambda cap: cap.http())
     if as_json:

@@ -48,7 +48,7 @@ class Progress:
 
 def _options(filter_expr: str | None, start: str | None, end: str | None, top: int, max_rows: int,
              strict: bool):
-    from .cli import fail
+    from .cli_common import fail
     from .report.model import ReportOptions, parse_time
     try:
         opts = ReportOptions(filter=filter_expr, start=parse_time(start) if start else None,
@@ -66,7 +66,7 @@ def _options(filter_expr: str | None, start: str | None, end: str | None, top: i
 
 def _targets(captures: tuple[str, ...], output: str, fmt: str | None, split: bool) -> list[tuple[Path, list[str]]]:
     """(output file, captures in it) pairs: one file, or one per capture in a directory or beside OUT."""
-    from .cli import fail
+    from .cli_common import fail
     out = Path(output)
     if output.endswith(("/", os.sep)) or out.is_dir():
         suffix = FORMAT_SUFFIX[fmt or "html"]
@@ -167,7 +167,7 @@ def export_cmd(capture: str, what: str, fmt: str | None, output: str, filter_exp
                start: str | None, end: str | None, strict: bool) -> None:
     """Write one analysis of CAPTURE as CSV, JSON lines or Parquet (Parquet needs pyarrow:
     pip install 'scapinspect[parquet]')."""
-    from .cli import fail, report_warnings
+    from .cli_common import fail, report_warnings
     from .report.export import ExportError, export_frame, format_for, frame_for
     from .report.model import open_capture
 

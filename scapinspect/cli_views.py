@@ -30,7 +30,7 @@ def view_cmd(name: str, capture: str, filter_expr: str | None, as_json: bool, as
     syscall_procs, syscalls, threads.
     """
     from .analyzers.views import VIEWS, view_result
-    from .cli import fail, report_warnings
+    from .cli_common import fail, report_warnings
 
     if name not in VIEWS:
         fail(f"unknown view {name!r}; known views: {', '.join(sorted(VIEWS))}")
@@ -51,7 +51,7 @@ def view_cmd(name: str, capture: str, filter_expr: str | None, as_json: bool, as
 def _print(result, as_json: bool, as_csysdig: bool, raw: bool) -> None:
     from .analyzers.views import document_lines
     from .analyzers.views.render import json_value, table_lines
-    from .cli import _escape_terminal, emit
+    from .cli_common import emit, escape_terminal
     from .render.events import jstr
 
     if as_csysdig:
@@ -61,7 +61,7 @@ def _print(result, as_json: bool, as_csysdig: bool, raw: bool) -> None:
         rows = ",".join("[" + ",".join(json_value(v) for v in r) + "]" for r in result.rows)
         emit([f'{{"columns":[{cols}],"rows":[{rows}]}}'], raw=True)
     else:
-        esc = (lambda s: s) if raw else _escape_terminal
+        esc = (lambda s: s) if raw else escape_terminal
         texts = [t in ("CHARBUF", "IPADDR") for t in result.types]
         rows = [[esc(v) if is_text else (v.strip() if isinstance(v, str) else v)
                  for v, is_text in zip(r, texts, strict=True)] for r in result.rows]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from .cli import fail, report_warnings
+from .cli_common import fail, report_warnings
 from .parsers.errors import ScapError
 
 

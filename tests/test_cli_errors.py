@@ -200,7 +200,7 @@ def test_hostile_names_and_payloads_print_no_escape_or_bell(tmp_path, json_mode)
         assert b"\\x1b]0;pwned\\x07" in r.stdout      # the name is still shown, as visible escapes
 
 
-@pytest.mark.xfail(reason="cli._escape_terminal's fast path skips undecodable bytes, so raw 8-bit C1 "
+@pytest.mark.xfail(reason="cli.escape_terminal's fast path skips undecodable bytes, so raw 8-bit C1 "
                           "controls (0x9b CSI, 0x9d OSC) reach the terminal; escape \\udc80-\\udc9f too",
                    strict=False)
 def test_raw_c1_control_bytes_are_escaped(tmp_path):

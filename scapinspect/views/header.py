@@ -1,0 +1,118 @@
+"""The top of the window: capture facts, load progress, and the breadcrumbs of the drill-down."""
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.widgets import ProgressBar, Static
+
+from .text import date_clock, duration, visible
+
+if TYPE_CHECKING:
+    from ..capture import CaptureInfo
+    from .scope import Scope
+
+
+class CaptureHeader(Static):
+    """File, host, time span, event count and reader warnings (one line, plain text: no markup)."""
+
+    def __init__(self, path: str, **kw) -> None:
+        super().__init__(**kw)
+        self.path = path
+        self.info: CaptureInfo | None = None
+        self.shown: int | None = None
+        self.span: tuple[int, int] | None = None
+        self.filtering = ""
+
+    def on_mount(self) -> None:
+        self.update(self._text())
+
+    def set_info(self, info: CaptureInfo) -> None:
+        self.info = info
+        self.update(self._text())
+
+    def set_scope(self, shown: int, span: tuple[int, int], busy: str = "") -> None:
+        self.shown, self.span, self.filtering = shown, span, busy
+        self.update(self._text())
+
+    def set_busy(self, busy: str) -> None:
+        self.filtering = busy
+        self.update(self._text())
+
+    def _text(self) -> Text:
+        t = Text(overflow="ellipsis")
+        t.append(visible(os.path.basename(self.path) or self.path), "bold")
+        info = self.info
+        if info is None:
+            if self.filtering:
+                t.append("  " + visible(self.filtering), "bold red")
+            else:
+                t.append("  opening...", "dim")
+            return t
+        if info.hostname:
+            t.append("  host ", "dim")
+            t.append(visible(info.hostname))
+        if self.span is not None:
+            t.append("  ")
+            t.append(date_clock(self.span[0]))
+            t.append(f" +{duration(self.span[1] - self.span[0])}", "dim")
+        if info.warnings:
+            t.append("  ⚠ " + visible("; ".join(info.warnings)), "bold yellow")
+        t.append(f"  {info.events:,} events", "bold")
+        if self.shown is not None:
+            t.append(f" ({self.shown:,} shown)", "cyan")
+        if self.filtering:
+            t.append("  " + visible(self.filtering), "italic yellow")
+        return t
+
+
+class LoadBar(Horizontal):
+    """Progress of a load: events read, rate, ETA. Hidden when idle."""
+
+    DEFAULT_CSS = """
+    LoadBar { height: 1; display: none; }
+    LoadBar.-busy { display: block; }
+    LoadBar > ProgressBar { width: 40; }
+    LoadBar > Static { width: 1fr; }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield ProgressBar(total=None, show_eta=False, show_percentage=True)
+        yield Static(id="load-label")
+
+    def show(self, phase: str, done: int, total: int | None, rate: float, eta: float | None) -> None:
+        self.add_class("-busy")
+        bar = self.query_one(ProgressBar)
+        if total:
+            bar.update(total=max(total, done), progress=done)
+        else:
+            bar.update(total=None)
+        eta_s = f", ETA {eta:.0f}s" if eta is not None else ""
+        self.query_one("#load-label", Static).update(
+            Text(f" {phase}: event {done:,}{f' of {total:,}' if total else ''}, {rate:,.0f} events/s{eta_s}"))
+
+    def hide(self) -> None:
+        self.remove_class("-busy")
+
+
+class Breadcrumbs(Static):
+    """Where the user is: All events > drill steps, plus the filter and the time range in force."""
+
+    def show(self, scope: Scope, titles: dict[str, str]) -> None:
+        t = Text(no_wrap=True, overflow="ellipsis")
+        t.append("All events", "bold" if not scope.drills else "")
+        for step in scope.drills:
+            t.append(" › ", "dim")
+            t.append(visible(f"{titles.get(step.tab, step.tab)} ({step.label})"),
+                     "bold" if step is scope.drills[-1] else "")
+        if scope.drills:
+            t.append("   Backspace: back", "dim")
+        if scope.user_filter:
+            t.append("   filter: ", "dim")
+            t.append(visible(scope.user_filter), "cyan")
+        if scope.time is not None:
+            t.append("   time range set (R resets)", "yellow")
+        self.update(t)

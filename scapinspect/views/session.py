@@ -1,0 +1,202 @@
+"""A loaded scope: the Capture it selects and everything computed from it (no textual here).
+
+``build_scope`` is what the scope worker runs; ``compute_tab`` what a tab worker runs. Both return plain
+values the app keeps per scope, so going back (Backspace, a previous filter) is instant.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ..capture import Capture
+from .catalog import VIEWS_TAB, TabResult, view_spec
+from .compute import TAB_BY_ID, NotAvailable, event_times, load_frames, seed_events, tab_frame
+from .overview import Metric, overview
+from .scope import FilterUnavailable, Scope
+
+
+@dataclass
+class Narrowed:
+    """The captures a scope selects: with the time range applied, and without it (for the timeline)."""
+    capture: Capture
+    unranged: Capture
+    notes: list[str] = field(default_factory=list)
+
+
+def dialect(cap: Capture) -> str:
+    return "0.29" if cap.compat == "0.29" else "head"
+
+
+def apply_filter(cap: Capture, expr: str) -> Capture:
+    """``cap.filter(expr)``; FilterError (ValueError) for a bad filter, FilterUnavailable if none works."""
+    try:
+        return cap.filter(expr)
+    except ImportError:
+        pass                       # scapinspect.filters.stream has not landed: evaluate over the frame
+    return _frame_filter(cap, expr)
+
+
+def _frame_filter(cap: Capture, expr: str) -> Capture:
+    try:
+        from ..filters import compile_filter
+    except ImportError as e:
+        raise FilterUnavailable(f"filters are not available yet ({e})") from e
+    flt = compile_filter(expr, dialect=dialect(cap))
+    frame = cap.events
+    missing = sorted(c for c in flt.fields - flt.optional if c not in frame.columns)
+    if missing:
+        try:
+            extra = cap.fields(missing)
+        except ValueError as e:
+            raise FilterUnavailable(f"this filter needs fields not extracted yet: {', '.join(missing)}") from e
+        frame = pd.concat([frame.reset_index(drop=True), extra.reset_index(drop=True)], axis=1)
+    nums = frame["evt.num"].astype("int64").to_numpy()[flt.mask(frame)]
+    return select(cap, nums)
+
+
+def narrow(base: Capture, scope: Scope) -> Narrowed:
+    """The captures ``scope`` selects from ``base`` (FilterError for a bad filter)."""
+    cap = base
+    expr = scope.filter
+    if expr:
+        cap = apply_filter(base, expr)
+    unranged = cap
+    if scope.time is not None:
+        cap = cap.between(*scope.time)
+    return Narrowed(cap, unranged)
+
+
+@dataclass
+class ScopeData:
+    scope: Scope
+    capture: Capture
+    events: pd.DataFrame
+    syscalls: pd.DataFrame
+    times: np.ndarray                 # event times without the time range (the timeline)
+    metrics: list[Metric]
+    span: tuple[int, int]             # the whole capture
+    seconds: float = 0.0
+    tabs: dict[str, TabResult] = field(default_factory=dict)
+    unranged: Capture | None = None
+    extra: dict[str, pd.Series] = field(default_factory=dict)   # more columns of events, by field
+
+    @property
+    def key(self) -> tuple:
+        return self.scope.key
+
+
+Progress = Callable[[int, int | None], None]
+
+
+def select(base: Capture, nums: np.ndarray) -> Capture:
+    """The events of ``base`` numbered ``nums`` (sorted), as Capture.filter/between build them."""
+    return Capture(base.path, compat=base.compat, strict=base.strict, _parent=base, _selection=nums)
+
+
+def _frame_masks(base: Capture, whole: ScopeData, scope: Scope) -> tuple[np.ndarray, np.ndarray] | None:
+    """Row masks over the whole capture's frames for ``scope`` (without and with its time range), or
+    None when the filter needs a field no getter extracts. The filter is the one the stream filter
+    compiles, on the same per-event field values, so both select the same events. Columns beyond the
+    events frame are extracted once (one replay) and kept with ``whole``."""
+    ev = whole.events
+    unranged = np.ones(len(ev), dtype=bool)
+    if scope.filter:
+        from ..filters import compile_filter
+        flt = compile_filter(scope.filter, dialect=dialect(base))
+        missing = sorted(c for c in flt.fields - flt.optional if c not in ev.columns)
+        if missing:
+            frame = _with_columns(base, whole, missing)
+            if frame is None:
+                return None
+            ev = frame
+        unranged = flt.mask(ev)
+    ranged = unranged
+    if scope.time is not None:
+        raw = event_times(whole.events)
+        ranged = unranged & (raw >= scope.time[0]) & (raw < scope.time[1])
+    return unranged, ranged
+
+
+def _with_columns(base: Capture, whole: ScopeData, names: list[str]) -> pd.DataFrame | None:
+    """``whole.events`` plus columns ``names`` (extracted once per field and kept), or None."""
+    todo = [n for n in names if n not in whole.extra]
+    if todo:
+        try:
+            extra = base.fields(["evt.num", *todo])
+        except ValueError:              # a field without a getter: leave it to the stream filter
+            return None
+        if len(extra) != len(whole.events) or not np.array_equal(
+                extra["evt.num"].to_numpy(dtype=np.int64), whole.events["evt.num"].to_numpy(dtype=np.int64)):
+            return None
+        for n in todo:
+            whole.extra[n] = extra[n].reset_index(drop=True)
+    return pd.concat([whole.events, pd.DataFrame({n: whole.extra[n] for n in names})], axis=1)
+
+
+def _sliced(base: Capture, whole: ScopeData, scope: Scope, masks: tuple[np.ndarray, np.ndarray],
+            span: tuple[int, int]) -> ScopeData:
+    """A scope cut out of the whole capture's frames: no replay of the file."""
+    unr, mask = masks
+    nums = whole.events["evt.num"].astype("int64").to_numpy()
+    unranged = select(base, nums[unr]) if scope.filter else base
+    capture = select(base, nums[mask]) if scope.time is not None else unranged
+    events = whole.events[mask].reset_index(drop=True)
+    syscalls = whole.syscalls[mask].reset_index(drop=True)
+    seed_events(capture, events)
+    if unranged is not capture:
+        seed_events(unranged, whole.events[unr].reset_index(drop=True))
+    times = whole.times[unr] if scope.time is not None else event_times(events)
+    metrics = overview(events, span=scope.time and (scope.time[0], scope.time[1] - 1) or span)
+    return ScopeData(scope, capture, events, syscalls, times, metrics, span, unranged=unranged)
+
+
+def build_scope(base: Capture, scope: Scope, span: tuple[int, int] | None, *, expected: int | None = None,
+                progress: Progress | None = None, cancelled: Callable[[], bool] | None = None,
+                whole: ScopeData | None = None) -> ScopeData:
+    """Narrow ``base`` to ``scope`` and compute its events, syscall list and overview tiles.
+
+    ``span`` is the whole capture's ``(first, last)`` event time; None takes it from the events (use
+    that for the unfiltered capture). ``whole`` (the unfiltered scope, once loaded) lets filters on
+    the events frame's columns and time ranges be cut out of its frames instead of replaying the file.
+    Raises FilterError (ValueError) for a bad filter, scope.FilterUnavailable when filtering is not
+    possible yet, compute.Cancelled when ``cancelled()`` turns true.
+    """
+    t = time.monotonic()
+    if whole is not None and span is not None and not whole.scope.filter and whole.scope.time is None:
+        masks = _frame_masks(base, whole, scope)
+        if masks is not None:
+            data = _sliced(base, whole, scope, masks, span)
+            data.seconds = time.monotonic() - t
+            return data
+    nar = narrow(base, scope)
+    events, syscalls = load_frames(nar.capture, expected=expected, progress=progress, cancelled=cancelled)
+    times = event_times(nar.unranged.events) if scope.time is not None else event_times(events)
+    if span is None:
+        real = times[times > 0]            # 0 is "no timestamp" (some metadata-like events carry it)
+        span = (int(real.min()), int(real.max())) if len(real) else (0, 0)
+    metrics = overview(events, span=scope.time and (scope.time[0], scope.time[1] - 1) or span)
+    return ScopeData(scope, nar.capture, events, syscalls, times, metrics, span,
+                     seconds=time.monotonic() - t, unranged=nar.unranged)
+
+
+def compute_tab(data: ScopeData, tab: str) -> TabResult:
+    """The table of ``tab`` for a loaded scope (never raises: failures become a note)."""
+    t = time.monotonic()
+    if tab == "syscalls":
+        return TabResult("ready", data.syscalls)
+    spec = TAB_BY_ID.get(tab)
+    if tab.startswith(VIEWS_TAB + ":"):
+        spec = view_spec(tab.split(":", 1)[1], tab)
+    try:
+        if spec is None:
+            raise NotAvailable(f"no tab {tab!r}")
+        frame = tab_frame(data.capture, spec)
+    except NotAvailable as e:
+        return TabResult("unavailable", note=str(e))
+    except Exception as e:      # an analysis bug must not take the app down; show it in the tab
+        return TabResult("failed", note=f"{type(e).__name__}: {e}")
+    return TabResult("ready", frame, seconds=time.monotonic() - t)

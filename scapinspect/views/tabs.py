@@ -1,0 +1,383 @@
+"""The tabs: a table tab for every analysis, the I/O Streams tab with its payload pane, and Overview.
+
+Tabs never compute: the app assigns ``result`` (or ``metrics``) and the watcher renders it.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rich.style import Style
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
+from textual.events import Key
+from textual.message import Message
+from textual.reactive import reactive
+from textual.widget import Widget
+from textual.widgets import OptionList, RichLog, Static
+from textual.widgets.option_list import Option
+
+from .catalog import CATEGORY_ORDER, CATEGORY_TITLES, DEFAULT_VIEW, TabResult, TabSpec, view_spec
+from .table import FrameTable
+from .text import human, markup_safe, visible
+from .timeline import spark_rows
+
+if TYPE_CHECKING:
+    from .overview import Metric
+    from .payloads import Chunk
+
+MODES = {"d": "dotted", "a": "ascii", "x": "hex"}
+
+TILE_WIDTH = 26
+
+
+class Note(Static, can_focus=True):
+    """Why a tab has no table (yet); focusable so the keys keep working on that tab."""
+
+
+class TableTab(Vertical):
+    """A status line over a FrameTable, or a note when the analysis is missing or still running."""
+
+    result: reactive[TabResult | None] = reactive(None)
+
+    def __init__(self, spec: TabSpec, **kw) -> None:
+        super().__init__(**kw)
+        self.spec = spec
+        self._pending = True
+
+    def compose(self) -> ComposeResult:
+        yield Static(classes="tab-status")
+        yield Note(classes="tab-note")
+        yield FrameTable()
+
+    @property
+    def table(self) -> FrameTable:
+        return self.query_one(FrameTable)
+
+    def watch_result(self) -> None:
+        self._pending = True
+        if self.parent is not None and self.parent.display:
+            self.render_pending()
+
+    def render_pending(self) -> None:
+        """Show the latest result; hidden tabs wait until they are shown (big tables cost a moment)."""
+        if not self._pending:
+            return
+        self._pending = False
+        note = self.query_one(Note)
+        had_focus = note.has_focus or self.table.has_focus
+        try:
+            self._render_result(self.result, note)
+        finally:
+            if had_focus:           # keep focus in this pane as the table and the note swap places
+                self.focus_content()
+
+    def _render_result(self, result: TabResult | None, note: Note) -> None:
+        if result is None or result.frame is None:
+            self.table.display = False
+            note.display = True
+            text = "waiting for the capture..." if result is None else result.note
+            style = {"unavailable": "yellow", "failed": "bold red"}.get(result.state if result else "", "dim")
+            note.update(Text(visible(text), style))
+            self.set_class(result is not None and result.state == "unavailable", "-unavailable")
+            self._status()
+            return
+        from .compute import shown_columns
+        note.display = False
+        self.table.display = True
+        self.table.set_frame(result.frame, shown_columns(result.frame))
+        self._status()
+
+    def focus_content(self) -> None:
+        """Focus the table, or the note standing in for it."""
+        (self.table if self.table.display else self.query_one(Note)).focus()
+
+    @property
+    def note(self) -> str:
+        r = self.result
+        return "" if r is None or r.frame is not None else r.note
+
+    @on(FrameTable.Changed)
+    def _table_changed(self, event: FrameTable.Changed) -> None:
+        self._status()
+
+    def _status(self) -> None:
+        status = self.query_one(".tab-status", Static)
+        r = self.result
+        t = Text(no_wrap=True, overflow="ellipsis")
+        t.append(self.spec.title, "bold")
+        if r is None or r.frame is None:
+            status.update(t)
+            return
+        table = self.table
+        t.append(f"  {table.row_count:,} rows", "cyan")
+        if table.sort_column is not None:
+            arrow = "▼" if table.sort_descending else "▲"
+            t.append(f"  sorted by {visible(table.columns[table.sort_column])} {arrow}")
+        if table.pattern is not None:
+            t.append(f"  find {visible(table.pattern)!r}: {table.match_count:,} matches (n/N)", "yellow")
+        if self.spec.drill is not None:
+            t.append("   Enter: drill down", "dim")
+        status.update(t)
+
+
+class StreamsTab(TableTab):
+    """I/O Streams: the list of reads/writes, and the selected payload (v d / v a / v x, F follows)."""
+
+    BINDINGS = [Binding("F", "follow", "Follow stream", show=False)]
+    mode: reactive[str] = reactive("dotted")
+    following: reactive[bool] = reactive(False)
+
+    def __init__(self, spec: TabSpec, **kw) -> None:
+        super().__init__(spec, **kw)
+        self._pending_v = False
+        self.follow_title = ""
+        self.follow_chunks: list[Chunk] = []
+
+    def compose(self) -> ComposeResult:
+        yield from super().compose()
+        yield Static(classes="payload-title")
+        yield RichLog(classes="payload", wrap=False, markup=False, highlight=False, auto_scroll=False)
+
+    def on_key(self, event: Key) -> None:
+        """``v`` then ``d``/``a``/``x`` picks the payload rendering, as in Inspect."""
+        if self._pending_v and event.key in MODES:
+            self.mode = MODES[event.key]
+            self._pending_v = False
+            event.stop()
+            event.prevent_default()
+        elif event.key == "v":
+            self._pending_v = True
+            event.stop()
+            event.prevent_default()
+        else:
+            self._pending_v = False
+
+    def watch_mode(self) -> None:
+        self.show_payload()
+
+    def watch_following(self) -> None:
+        self.show_payload()
+
+    @on(FrameTable.Highlighted)
+    def _highlighted(self, event: FrameTable.Highlighted) -> None:
+        if not self.following:
+            self.show_payload()
+
+    def action_follow(self) -> None:
+        if self.following:
+            self.following = False
+        else:
+            self.app.action_follow()         # type: ignore[attr-defined]
+
+    def show_follow(self, title: str, chunks: list[Chunk]) -> None:
+        self.follow_title, self.follow_chunks = title, chunks
+        self.following = True
+        self.show_payload()
+
+    def show_payload(self) -> None:
+        if not self.is_mounted:
+            return
+        from .payloads import row_chunk
+        log = self.query_one(".payload", RichLog)
+        title = self.query_one(".payload-title", Static)
+        log.clear()
+        r = self.result
+        if self.following:
+            title.update(Text(f"Follow {visible(self.follow_title)} ({self.mode}) - F or Esc returns", "bold"))
+            for chunk in self.follow_chunks:
+                self._write_chunk(log, chunk)
+            return
+        pos = self.table.position
+        if r is None or r.frame is None or pos is None:
+            title.update(Text("payload", "dim"))
+            return
+        chunk = row_chunk(r.frame, pos)
+        if chunk is None:
+            title.update(Text("no payload column in this table", "dim"))
+            return
+        title.update(Text(f"payload ({self.mode}) - v d / v a / v x, F follows the stream", "bold"))
+        self._write_chunk(log, chunk)
+
+    def _write_chunk(self, log: RichLog, chunk: Chunk) -> None:
+        from .payloads import render
+        style = Style(color="green") if chunk.direction == "<" else Style(color="magenta") \
+            if chunk.direction == ">" else Style()
+        if chunk.header:
+            log.write(Text(chunk.header, style + Style(bold=True)))
+        for line in render(chunk.raw, self.mode):
+            log.write(Text(line, style))
+        if chunk.truncated:
+            log.write(Text(chunk.truncation_note, "italic yellow"))
+
+    def key_escape(self) -> None:
+        if self.following:
+            self.following = False
+
+
+class ViewsTab(TableTab):
+    """Every csysdig view the analyzers know, picked from a list as Inspect's VIEWS column."""
+
+    class Chosen(Message):
+        def __init__(self, view_id: str) -> None:
+            super().__init__()
+            self.view_id = view_id
+
+    def __init__(self, spec: TabSpec, **kw) -> None:
+        super().__init__(spec, **kw)
+        self.view_id = DEFAULT_VIEW
+        self.names: dict[str, str] = {}
+
+    def compose(self) -> ComposeResult:
+        with Horizontal():
+            yield OptionList(id="view-list")
+            with Vertical(id="view-body"):
+                yield from super().compose()
+
+    def set_views(self, views: list[tuple[str, str, str]]) -> None:
+        """``(id, name, description)`` of each view, listed by name."""
+        self.names = {vid: name for vid, name, _ in views}
+        options = self.query_one(OptionList)
+        options.clear_options()
+        options.add_options([Option(Text(visible(name)), id=vid)
+                             for vid, name, _ in sorted(views, key=lambda v: v[1])])
+        if self.view_id not in self.names and views:
+            self.view_id = views[0][0]
+        self.spec = view_spec(self.view_id, self.names.get(self.view_id, self.view_id))
+        options.highlighted = options.get_option_index(self.view_id) if self.view_id in self.names else 0
+
+    def choose(self, view_id: str) -> None:
+        if view_id not in self.names:
+            return
+        self.view_id = view_id
+        self.spec = view_spec(view_id, self.names[view_id])
+        options = self.query_one(OptionList)
+        options.highlighted = options.get_option_index(view_id)
+        self.post_message(self.Chosen(view_id))
+
+    @on(OptionList.OptionSelected, "#view-list")
+    def _selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        if event.option.id is not None:
+            self.choose(event.option.id)
+
+
+class Tile(Widget, can_focus=True):
+    """One overview metric: name, total and sparkline."""
+
+    DEFAULT_CSS = """
+    Tile { height: 4; border: round $panel-lighten-2; padding: 0 1; }
+    Tile:focus { border: round $accent; }
+    Tile.-pinned { border: double $warning; }
+    Tile.-noteworthy { color: $warning; }
+    """
+
+    def __init__(self, metric: Metric, **kw) -> None:
+        super().__init__(**kw)
+        self.set_metric(metric)
+
+    def set_metric(self, metric: Metric) -> None:
+        self.metric = metric
+        self.border_title = markup_safe(metric.name)       # border titles are markup
+        self.set_class(metric.noteworthy and metric.total > 0, "-noteworthy")
+        self.set_class(metric.total == 0, "-empty")
+        self.refresh()
+
+    def render(self) -> Text:
+        from .compute import rebin
+        m = self.metric
+        width = max(1, self.size.width)
+        t = Text(no_wrap=True, overflow="crop")
+        t.append(human(m.total, m.unit), "bold")
+        t.append("\n")
+        line = spark_rows(rebin(m.timeline, width, m.how), 1)[0]
+        t.append(line, "cyan")
+        return t
+
+
+class OverviewTab(VerticalScroll):
+    """Inspect's overview: metric tiles grouped by category; Enter drills, Space pins the timeline."""
+
+    BINDINGS = [
+        Binding("left", "step(-1, 0)", show=False), Binding("right", "step(1, 0)", show=False),
+        Binding("up", "step(0, -1)", show=False), Binding("down", "step(0, 1)", show=False),
+    ]
+    metrics: reactive[list[Metric] | None] = reactive(None, always_update=True)
+
+    def compose(self) -> ComposeResult:
+        yield Static("waiting for the capture...", classes="tab-note")
+
+    async def watch_metrics(self, metrics: list[Metric] | None) -> None:
+        if metrics is None:
+            return
+        tiles = self.tiles
+        if [t.metric.name for t in tiles] == [m.name for m in metrics]:
+            for tile, m in zip(tiles, metrics, strict=True):      # same tiles: new numbers in place
+                tile.set_metric(m)
+            return
+        focused = self.app.focused
+        keep = focused.metric.name if isinstance(focused, Tile) else None
+        shown = self.parent is not None and self.parent.display
+        if keep is not None and not shown:
+            # removing the focused tile would move focus into this hidden pane and switch to it
+            self.screen.set_focus(None)
+        await self.remove_children()
+        widgets: list[Widget] = []
+        for cat in CATEGORY_ORDER:
+            ms = [m for m in metrics if m.category == cat]
+            if not ms:
+                continue
+            widgets.append(Static(Text(CATEGORY_TITLES[cat], "bold"), classes="category-title"))
+            widgets.append(Grid(*(Tile(m) for m in ms), classes="tiles"))
+        await self.mount_all(widgets)
+        self._columns()
+        if keep is not None and shown:
+            for tile in self.query(Tile):
+                if tile.metric.name == keep:
+                    tile.focus()
+
+    def on_resize(self) -> None:
+        self._columns()
+
+    def _columns(self) -> None:
+        cols = max(1, (self.size.width - 2) // TILE_WIDTH)
+        for grid in self.query(".tiles"):
+            grid.styles.grid_size_columns = cols
+
+    @property
+    def tiles(self) -> list[Tile]:
+        return list(self.query(Tile))
+
+    def focus_first(self) -> None:
+        tiles = self.tiles
+        if tiles and not isinstance(self.app.focused, Tile):
+            tiles[0].focus()
+
+    def action_step(self, dx: int, dy: int) -> None:
+        tiles = self.tiles
+        if not tiles:
+            return
+        cur = self.app.focused
+        if not isinstance(cur, Tile) or cur not in tiles:
+            tiles[0].focus()
+            return
+        if dy == 0:
+            i = tiles.index(cur) + dx
+            tiles[max(0, min(len(tiles) - 1, i))].focus()
+            return
+        # up/down: the tile whose left edge is nearest in the next row in that direction
+        x, y = cur.region.x, cur.region.y
+        rows = sorted({t.region.y for t in tiles})
+        k = rows.index(y) + dy if y in rows else 0
+        if not 0 <= k < len(rows):
+            return
+        row = [t for t in tiles if t.region.y == rows[k]]
+        best = min(row, key=lambda t: abs(t.region.x - x))
+        best.focus()
+        best.scroll_visible()
+
+    def pinned(self, name: str | None) -> None:
+        for tile in self.tiles:
+            tile.set_class(tile.metric.name == name, "-pinned")

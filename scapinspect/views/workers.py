@@ -1,0 +1,114 @@
+"""What the app's thread workers run: compute, then post a message (never touch a widget here).
+
+Each function takes ``post`` (the app's thread-safe ``post_message``) and the running ``Worker`` (for
+its ``is_cancelled`` flag); heavy modules are imported here, in the thread, after the window is up.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from textual.message import Message
+
+from .messages import (
+    CaptureOpened,
+    LoadFailed,
+    LoadProgress,
+    ScopeReady,
+    ScopeRejected,
+    StreamReady,
+    TabReady,
+)
+from .scope import FilterUnavailable, Scope
+
+if TYPE_CHECKING:
+    from textual.worker import Worker
+
+    from ..capture import Capture
+    from .session import ScopeData
+
+Post = Callable[[Message], object]
+
+
+class Busy:
+    """Counts threads inside a worker body: ``run()`` must not wait for one on quit."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> Busy:
+        with self._lock:
+            self.count += 1
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        with self._lock:
+            self.count -= 1
+
+
+def load(path: str, post: Post, worker: Worker) -> None:
+    """Open the capture, post its facts, then load the unfiltered scope."""
+    try:
+        from ..capture import Capture
+        base = Capture(path)
+        info = base.info
+    except Exception as e:        # missing file, not a capture: say so, the app stays open
+        post(LoadFailed(f"{type(e).__name__}: {e}"))
+        return
+    post(CaptureOpened(base, info))
+    build(base, Scope(), None, info.events, "reading events", post, worker)
+
+
+def build(base: Capture, scope: Scope, span: tuple[int, int] | None, expected: int | None, phase: str,
+          post: Post, worker: Worker, whole: ScopeData | None = None) -> None:
+    """Load one scope (session.build_scope) with progress; a bad filter becomes ScopeRejected."""
+    from .compute import Cancelled
+    from .session import build_scope
+    start = time.monotonic()
+
+    def progress(done: int, total: int | None) -> None:
+        el = time.monotonic() - start
+        rate = done / el if el > 0 else 0.0
+        eta = (total - done) / rate if total and rate and total > done else None
+        post(LoadProgress(phase, done, total, rate, eta))
+
+    try:
+        data = build_scope(base, scope, span, expected=expected, progress=progress,
+                           cancelled=lambda: worker.is_cancelled, whole=whole)
+    except Cancelled:
+        return
+    except FilterUnavailable as e:
+        post(ScopeRejected(scope.key, str(e), 0))
+        return
+    except ValueError as e:            # FilterError and friends; columns only mean something alone
+        post(ScopeRejected(scope.key, str(e), getattr(e, "column", 0) if not scope.drills else 0))
+        return
+    except Exception as e:
+        post(ScopeRejected(scope.key, f"{type(e).__name__}: {e}", 0))
+        return
+    post(ScopeReady(scope.key, data))
+
+
+def tabs(data: ScopeData, keys: list[str], post: Post, worker: Worker) -> None:
+    """Compute tab tables one after the other (skipping those already there)."""
+    from .session import compute_tab
+    for key in keys:
+        if worker.is_cancelled:
+            return
+        if key not in data.tabs:
+            post(TabReady(data.key, key, compute_tab(data, key)))
+
+
+def follow(data: ScopeData, key: str, post: Post) -> None:
+    """The whole conversation of one stream, for the I/O Streams tab's Follow."""
+    from .payloads import follow_chunks
+    try:
+        chunks, err = follow_chunks(data.capture.stream_payloads(key)), None
+    except (ImportError, NotImplementedError, AttributeError) as e:
+        chunks, err = [], f"Follow is not available yet ({e})"
+    except Exception as e:
+        chunks, err = [], f"{type(e).__name__}: {e}"
+    post(StreamReady(data.key, key, chunks, err))
