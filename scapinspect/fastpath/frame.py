@@ -37,7 +37,7 @@ def categorical(codes: np.ndarray, labels: list) -> pd.Categorical:
             remap[c] = rank[v]
     new = remap[np.where(codes >= 0, codes, len(labels))]
     if present:
-        cats = pd.Index(present)
+        cats = pd.Index(present, dtype=object if any(isinstance(v, str) and not v.isascii() and _surrogate(v) for v in present) else None)
     else:   # what pd.Categorical infers from no values (object) or only missing ones (float)
         cats = pd.Index([], dtype=float if len(codes) else object)
     return pd.Categorical.from_codes(new, categories=cats)
@@ -70,13 +70,14 @@ def type_columns(prof_table: et.EventTable) -> dict[str, list]:
 
 def res_strings(raw: np.ndarray) -> tuple[np.ndarray, list]:
     """evt.res of each rawres value: codes into a label list ('SUCCESS', errno names, numbers)."""
-    uniq, inv = np.unique(raw, return_inverse=True)
-    labels = []
-    for r in uniq.tolist():
-        if r >= 0:
-            labels.append("SUCCESS")
-        else:
-            labels.append(errno_name(-r) or str(r))
+    raw = np.asarray(raw, dtype=np.int64)
+    inv = np.zeros(len(raw), dtype=np.int64)        # every value >= 0 is SUCCESS (label 0)
+    labels = ["SUCCESS"]
+    neg = np.flatnonzero(raw < 0)                   # only the failures need sorting
+    if len(neg):
+        uniq, sub = np.unique(raw[neg], return_inverse=True)
+        inv[neg] = sub + 1
+        labels += [errno_name(-r) or str(r) for r in uniq.tolist()]
     return inv, labels
 
 
@@ -94,3 +95,11 @@ def subcat_labels(fds_types: list[int]) -> list[str]:
 
 
 __all__ = ["ints", "bools", "categorical", "type_columns", "res_strings", "fd_columns", "subcat_labels"]
+
+
+def _surrogate(s: str) -> bool:
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .._i64 import i64
 from ..parsers import eventtable as et
 from ..parsers.reader import ScapReader, Section
 from ..render.events import HIDDEN_041, LEADING_CONTAINER_EVENTS, EventStream
@@ -170,13 +171,18 @@ def _param_by_type(n: int, p: Params, kp, tp, sel, index_of_type) -> tuple[np.nd
     vals = np.zeros(n, dtype=np.int64)
     valid = np.zeros(n, dtype=bool)
     loc = np.asarray(index_of_type)[tp]
-    for j in np.unique(loc[sel]).tolist():
-        if j < 0:
-            continue
+    for j in _small_uniques(loc[sel]):
         m = np.flatnonzero(sel & (loc == j))
         v, ok = p.ints(kp[m], j)
         vals[m], valid[m] = v, ok
     return vals, valid
+
+
+def _small_uniques(a: np.ndarray) -> list[int]:
+    """The distinct non-negative values of an array of small integers (a parameter index per event),
+    without sorting it."""
+    a = a[a >= 0]
+    return np.flatnonzero(np.bincount(a)).tolist() if len(a) else []
 
 
 def _frame(b: Blocks, p: Params, blk: np.ndarray, nums: np.ndarray, prof: Profile, out: Outputs) -> pd.DataFrame:
@@ -193,9 +199,9 @@ def _frame(b: Blocks, p: Params, blk: np.ndarray, nums: np.ndarray, prof: Profil
     has_t = tsnap >= 0
     snaps = out.threads or [(0, None, None, None, None, None)]
     safe = np.where(has_t, tsnap, 0)
-    pid = np.array([s[0] for s in snaps], dtype=np.int64)
+    pid = np.array(i64([s[0] for s in snaps]), dtype=np.int64)
     ppid_valid = np.array([s[2] is not None for s in snaps], dtype=bool)
-    ppid = np.array([s[2] if s[2] is not None else 0 for s in snaps], dtype=np.int64)
+    ppid = np.array(i64([s[2] if s[2] is not None else 0 for s in snaps]), dtype=np.int64)
     data["proc.pid"] = fr.ints(pid[safe], has_t)
     data["proc.name"] = fr.categorical(tsnap, [s[1] for s in snaps])
     data["evt.type"] = _type_names(b, p, blk, etype, prof)
@@ -218,7 +224,7 @@ def _frame(b: Blocks, p: Params, blk: np.ndarray, nums: np.ndarray, prof: Profil
     data["proc.args"] = fr.categorical(tsnap, [s[4] for s in snaps])
     data["user.name"] = fr.categorical(tsnap, [s[5] for s in snaps])
     data["evt.is_io"] = fr.bools(np.array(tc["is_io"], dtype=bool)[etype] if n else np.zeros(0, bool))
-    df = pd.DataFrame(data)
+    df = pd.DataFrame(data, copy=False)
     df.insert(1, "evt.time", pd.to_datetime(df["evt.rawtime"].astype("int64"), unit="ns", utc=True))
     return df
 
@@ -254,9 +260,7 @@ def _res(p: Params, blk, etype, tc) -> tuple[np.ndarray, np.ndarray]:
     ridx = np.asarray(tc["res_idx"], dtype=np.int64)[etype]
     raw = np.zeros(len(blk), dtype=np.int64)
     valid = np.zeros(len(blk), dtype=bool)
-    for j in np.unique(ridx).tolist():
-        if j < 0:
-            continue
+    for j in _small_uniques(ridx):
         m = ridx == j
         vals, ok = p.ints(blk[m], j)
         raw[m], valid[m] = vals, ok

@@ -22,19 +22,25 @@ class Params:
         nmax = len(table.events)
         wide_types = np.array([bool(e.flags & EF_LARGE_PAYLOAD) for e in table.events], dtype=bool)
         known = np.array([len(e.params) for e in table.events], dtype=np.int64)
-        et = b.etype.astype(np.int64)
+        et = b.etype                              # uint16: indexes the per-type tables as it is
         self.keep = et < nmax                     # unknown event types are skipped, as libscap does
         etk = np.minimum(et, nmax - 1)
         self.width = np.where(wide_types[etk], 4, 2).astype(np.int8)
         self.all_narrow = not wide_types[etk].any()
-        hdr = np.where(b.version == 2, 26, 22).astype(np.int64)
+        v2 = b.version == 2
+        if v2.all() or not v2.any():        # one header version (the rule): no per-event array
+            hdr = 26 if len(v2) and v2[0] else 22
+        else:
+            hdr = np.where(v2, 26, 22).astype(np.int64)
         self.lens_start = b.evoff + hdr
-        del hdr, etk
+        del hdr, etk, v2
         nparams = b.nparams.copy()
         v1 = (b.version == 1) & self.keep
-        v1 = np.flatnonzero(v1)
         for k in range(0, len(v1), _CHUNK):      # chunks bound the temporaries of the search
-            self._infer(b, v1[k:k + _CHUNK], et, known, nparams)
+            idx = np.flatnonzero(v1[k:k + _CHUNK]) + k
+            if len(idx):
+                self._infer(b, idx, et, known, nparams)
+        del v1
         self.data_start = self.lens_start + self.width * nparams
         end = b.evoff + b.elen.astype(np.int64)
         kept = self.keep

@@ -6,6 +6,9 @@ but the per-event half that every event runs (``StateEngine.begin``/``_reset``: 
 lookup, enter/exit pairing, the fd lookup, latency) is inlined over Python ints taken from numpy
 columns, and an ``Event`` object is built only for the events whose handler changes state. Events that
 only update the bookkeeping never leave this loop; hidden events with nothing to update are skipped.
+Event types with no handler, no fd and no internal flag (about a third of the pass in 502Error) take a
+short branch at the top of the loop: the thread's enter/exit bookkeeping and its snapshot only. Pending
+removals are looked at only after something that may queue them (a handler, a close exit).
 
 Each shown event records small integers: a thread snapshot id (the proc.* values the getters would
 return at that moment, deduplicated), an fd snapshot id, fd.num, the latency and the type of the fd the
@@ -97,23 +100,39 @@ def type_tables(state_table: et.EventTable, prof_table: et.EventTable, handlers:
 
 
 class EventMaker:
-    """Builds the reader's ``Event`` for one kept event, on demand (``cols`` holds per-kept-event lists
-    ``off``, ``ts``, ``tid``, ``cpu``, ``type``, ``flags`` and arrays ``nparams``, ``width``,
-    ``lens_start``, ``data_start``)."""
+    """Builds the reader's ``Event`` for one pass event, on demand, from the ``cols`` arrays ``off``,
+    ``ts``, ``tid``, ``cpu``, ``type``, ``flags``, ``nparams``, ``width``, ``lens_start`` and
+    ``data_start``, packed into one record array: ``cols`` then keeps ``type``, ``tid`` and ``ts`` as
+    views of it and loses the others."""
+
+    _FIELDS = ("nparams", "width", "data_start", "lens_start", "off", "ts", "tid", "cpu", "type", "flags")
 
     def __init__(self, mv, cols: dict):
         self.mv = mv
-        self.c = cols
+        # one record per event: ndarray.item(i) gives all its fields as Python ints in one call
+        n = len(cols["type"])
+        rec = np.empty(n, dtype=[(k, cols[k].dtype) for k in self._FIELDS])
+        for k in self._FIELDS:
+            rec[k] = cols[k]
+        self._item = rec.item
+        for k in self._FIELDS:      # the record holds them now: the pass reads type, tid, ts as views
+            if k in ("type", "tid", "ts"):
+                cols[k] = rec[k]
+            else:
+                del cols[k]
+        self._unpack: dict[tuple[int, int], object] = {}
 
     def __call__(self, i: int) -> Event:
-        c = self.c
-        n = int(c["nparams"][i])
-        wide = int(c["width"][i]) == 4
-        data = int(c["data_start"][i])
-        lens = struct.unpack_from(f"<{n}{'I' if wide else 'H'}", self.mv, int(c["lens_start"][i])) if n else ()
-        poffs = tuple(accumulate(lens[:-1], initial=data)) if n else ()
-        return Event(self.mv, int(c["off"][i]), int(c["ts"][i]), int(c["tid"][i]), int(c["cpu"][i]),
-                     int(c["type"][i]), int(c["flags"][i]), lens, poffs)
+        n, w, data, lstart, off, ts, tid, cpu, etype, flags = self._item(i)
+        if n:
+            unpack = self._unpack.get((n, w))
+            if unpack is None:
+                unpack = self._unpack[n, w] = struct.Struct(f"<{n}{'I' if w == 4 else 'H'}").unpack_from
+            lens = unpack(self.mv, lstart)
+            poffs = tuple(accumulate(lens[:-1], initial=data))
+        else:
+            lens = poffs = ()
+        return Event(self.mv, off, ts, tid, cpu, etype, flags, lens, poffs)
 
 
 def _optional(col: tuple, sl: slice) -> list:
@@ -183,6 +202,24 @@ def replay(stream, cols: dict, mk: EventMaker, chunk: int = 1 << 16) -> Outputs:
             snap_cache.clear()
         return v
 
+    def thread_snap(t):
+        """The snapshot id of what the proc.* getters return for ``t`` now."""
+        if t.tid == t.pid or t.flags & CL_IS_MAIN_THREAD:
+            ppid = t.ptid
+        else:
+            m = threads.get(t.pid)
+            ppid = m.ptid if m is not None else None
+        key = (t.pid, t.comm, ppid, t.exe, " ".join(t.args), user_name(t.uid))
+        s = tsnaps.get(key)
+        if s is None:
+            s = tsnaps[key] = len(out.threads)
+            out.threads.append(key)
+        return s
+
+    # event types whose whole effect is the bookkeeping of _reset(): no handler, no fd, no field needs
+    light = [k == K_RESET and h == 0 and not u and not r and not n and i != 152
+             for i, (k, h, u, r, n) in enumerate(zip(kind, hmode, uses_fd, fdrel, internal, strict=True))]
+    dirty = True                # removals may be pending (set after anything that may queue them)
     overrides = out.fdname_override
     pos = -1
     sbase = 0                   # shown events before this chunk
@@ -200,15 +237,46 @@ def replay(stream, cols: dict, mk: EventMaker, chunk: int = 1 << 16) -> Outputs:
         o_tsnap, o_fdnum, o_fsnap, o_lat, o_ctype = ([-1] * nshow, [0] * nshow, [-1] * nshow, [0] * nshow,
                                                      [-1] * nshow)
         for i, et_ in enumerate(type_l):
-            # -- begin(): pending removals, then the thread
-            if rem_fds:
-                for rt, rfd in rem_fds:
-                    fd_table(rt).pop(rfd, None)
-                rem_fds.clear()
-            if state._tid_to_remove is not None:
-                state._remove_thread(state._tid_to_remove)
-                state._tid_to_remove = None
-                snap_cache.clear()
+            # -- begin(): pending removals (only handlers queue them), then the thread
+            if dirty:
+                if rem_fds:
+                    for rt, rfd in rem_fds:
+                        fd_table(rt).pop(rfd, None)
+                    rem_fds.clear()
+                if state._tid_to_remove is not None:
+                    state._remove_thread(state._tid_to_remove)
+                    state._tid_to_remove = None
+                    snap_cache.clear()
+                dirty = False
+            if light[et_]:
+                # no handler, no fd, not internal: the bookkeeping of _reset() and the thread snapshot
+                t = threads.get(tid_l[i])
+                if t is None:
+                    t = get_thread(tid_l[i])
+                    snap_cache.clear()
+                if et_ & 1 == 0:
+                    t.lastevent_type = et_
+                    t.lastevent_fd = -1
+                    t.latency = 0
+                    t.last_enter_ts = ts_l[i]
+                    t.enter = base + i
+                else:
+                    if t.last_enter_ts:
+                        t.latency = ts_l[i] - t.last_enter_ts
+                    if et_ != t.lastevent_type + 1:
+                        t.enter = None
+                        if modern:
+                            t.lastevent_fd = -1
+                if not visible[i]:
+                    continue
+                pos += 1
+                s = snap_cache.get(t)
+                if s is None:
+                    s = snap_cache[t] = thread_snap(t)
+                o_tsnap[pos] = s
+                if old:
+                    o_lat[pos] = t.latency
+                continue
             k = kind[et_]
             cfd = None
             if k == K_RESET:
@@ -221,7 +289,9 @@ def replay(stream, cols: dict, mk: EventMaker, chunk: int = 1 << 16) -> Outputs:
                     if uses_fd[et_] and fd0_l[i] is not None:
                         t.lastevent_fd = fd = fd0_l[i]
                         if t.flags & CL_CLONE_FILES:
-                            cfd = getfd(t, fd)
+                            if fd >= 0:   # getfd() inlined: the main thread holds the shared table
+                                mt = t if t.tid == t.pid or t.flags & CL_IS_MAIN_THREAD else threads.get(t.pid)
+                                cfd = mt.fds.get(fd) if mt is not None else getfd(t, fd)
                         elif fd >= 0:
                             cfd = t.fds.get(fd)
                     else:
@@ -248,7 +318,9 @@ def replay(stream, cols: dict, mk: EventMaker, chunk: int = 1 << 16) -> Outputs:
                             t.lastevent_fd = -1 if fd is None else fd
                         fd = t.lastevent_fd
                         if t.flags & CL_CLONE_FILES:
-                            cfd = getfd(t, fd)
+                            if fd >= 0:   # getfd() inlined: the main thread holds the shared table
+                                mt = t if t.tid == t.pid or t.flags & CL_IS_MAIN_THREAD else threads.get(t.pid)
+                                cfd = mt.fds.get(fd) if mt is not None else getfd(t, fd)
                         elif fd >= 0:
                             cfd = t.fds.get(fd)
             elif k == K_GET_RESET:
@@ -277,6 +349,7 @@ def replay(stream, cols: dict, mk: EventMaker, chunk: int = 1 << 16) -> Outputs:
                         if res >= 0:
                             if cfd is not None:
                                 rem_fds.append((t, t.lastevent_fd))
+                                dirty = True
                         elif cfd is not None:
                             cfd.close_in_progress = False
                 elif hm == 3:
@@ -286,8 +359,10 @@ def replay(stream, cols: dict, mk: EventMaker, chunk: int = 1 << 16) -> Outputs:
                     if cfd is not None and res_l[i] is not None and res_l[i] >= 0 and not (
                             cfd.name and cfd.l4proto == L4_TCP and cfd.type in IP_SOCKS):
                         t, cfd, ev = full_handler(base + i, t, cfd)
+                        dirty = True
                 else:
                     t, cfd, ev = full_handler(base + i, t, cfd)
+                    dirty = True
             if not visible[i]:
                 continue
             # -- the shown event: what the getters would return now
@@ -304,14 +379,19 @@ def replay(stream, cols: dict, mk: EventMaker, chunk: int = 1 << 16) -> Outputs:
                 lfd = o_fdnum[pos] = t.lastevent_fd
                 f = cfd
                 if f is None and lfd != -1:
-                    f = getfd(t, lfd)
+                    if lfd >= 0:   # getfd() inlined: the main thread holds the shared table
+                        mt = t if t.tid == t.pid or t.flags & CL_IS_MAIN_THREAD or not t.flags & CL_CLONE_FILES \
+                            else threads.get(t.pid)
+                        f = mt.fds.get(lfd) if mt is not None else getfd(t, lfd)
                 if f is None:
                     o_fsnap[pos] = -2
                     if creator[et_]:
                         overrides[sbase + pos] = slow_field("fd.name", base + i, int(nums[base + i]), ev, t, cfd)
+                        dirty = True
                 else:
                     if connect_x[et_] and res_l[i] is not None and res_l[i] < 0:
                         overrides[sbase + pos] = slow_field("fd.name", base + i, int(nums[base + i]), ev, t, cfd)
+                        dirty = True
                     key = (f.type, f.name)
                     s = fsnaps.get(key)
                     if s is None:
@@ -320,19 +400,9 @@ def replay(stream, cols: dict, mk: EventMaker, chunk: int = 1 << 16) -> Outputs:
                     o_fsnap[pos] = s
             if cfd is not None:
                 o_ctype[pos] = cfd.type
-            s = snap_cache.get(id(t))
+            s = snap_cache.get(t)
             if s is None:
-                if t.tid == t.pid or t.flags & CL_IS_MAIN_THREAD:
-                    ppid = t.ptid
-                else:
-                    m = threads.get(t.pid)
-                    ppid = m.ptid if m is not None else None
-                key = (t.pid, t.comm, ppid, t.exe, " ".join(t.args), user_name(t.uid))
-                s = tsnaps.get(key)
-                if s is None:
-                    s = tsnaps[key] = len(out.threads)
-                    out.threads.append(key)
-                snap_cache[id(t)] = s
+                s = snap_cache[t] = thread_snap(t)
             o_tsnap[pos] = s
             if internal[et_]:
                 o_lat[pos] = None
@@ -340,11 +410,9 @@ def replay(stream, cols: dict, mk: EventMaker, chunk: int = 1 << 16) -> Outputs:
                 o_lat[pos] = t.latency
         pos = -1
         sbase += nshow
-        out.tsnap.append(np.array(o_tsnap, dtype=np.int64))
-        out.fdnum.append(np.array(o_fdnum, dtype=np.int64))
-        out.fsnap.append(np.array(o_fsnap, dtype=np.int64))
-        out.latency.append(np.array(o_lat, dtype=np.int64))
-        out.ctype.append(np.array(o_ctype, dtype=np.int64))
+        for lst, vals in ((out.tsnap, o_tsnap), (out.fdnum, o_fdnum), (out.fsnap, o_fsnap),
+                          (out.latency, o_lat), (out.ctype, o_ctype)):
+            lst.append(np.fromiter(vals, dtype=np.int64, count=len(vals)))
     for name in ("tsnap", "fdnum", "fsnap", "latency", "ctype"):
         parts = getattr(out, name)
         setattr(out, name, np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64))

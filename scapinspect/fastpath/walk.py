@@ -129,20 +129,32 @@ def walk(buf, start: int, v: dict[str, np.ndarray]) -> Blocks:
     off = cand * 4 + start
     btype = words[cand]
     blen = words[cand + 1].astype(np.int64)
-    kinds = np.unique(btype)
-    version = np.empty(len(cand), dtype=np.uint8)
-    has_flags = np.zeros(len(cand), dtype=bool)
-    for k in kinds.tolist():
-        m = btype == k
-        version[m] = _VERSION[k]
-        has_flags[m] = _HAS_FLAGS[k]
-    evoff = off + np.where(has_flags, 14, 10)
-    hdr = np.where(version == 2, 26, 22)
-    avail = off + blen - 4 - evoff
+    # one block type is the rule: np.unique would sort every block
+    kinds = btype[:1] if (btype == btype[0]).all() else np.unique(btype)
+    u16, u32, u64 = v["u16"], v["u32"], v["u64"]
+    if len(kinds) == 1:
+        # one block type (the rule): scalars instead of per-block version, flag and header arrays
+        k = int(kinds[0])
+        version = np.full(len(cand), _VERSION[k], dtype=np.uint8)
+        has_flags = _HAS_FLAGS[k]
+        evoff = off + (14 if has_flags else 10)
+        hdr = 26 if _VERSION[k] == 2 else 22
+        avail = blen - (4 + (14 if has_flags else 10))
+        flags = (u32[np.minimum(off + 10, len(u32) - 1)].astype(np.uint32) if has_flags
+                 else np.zeros(len(cand), dtype=np.uint32))
+    else:
+        version = np.empty(len(cand), dtype=np.uint8)
+        has_flags = np.zeros(len(cand), dtype=bool)
+        for k in kinds.tolist():
+            m = btype == k
+            version[m] = _VERSION[k]
+            has_flags[m] = _HAS_FLAGS[k]
+        evoff = off + np.where(has_flags, 14, 10)
+        hdr = np.where(version == 2, 26, 22)
+        avail = off + blen - 4 - evoff
+        flags = np.where(has_flags, u32[np.minimum(off + 10, len(u32) - 1)], 0).astype(np.uint32)
     if (avail < hdr).any():
         raise Unsupported("an event block too short for its header")
-    u16, u32, u64 = v["u16"], v["u32"], v["u64"]
-    flags = np.where(has_flags, u32[np.minimum(off + 10, len(u32) - 1)], 0).astype(np.uint32)
     elen = u32[evoff + 16]
     if ((elen > avail) | (elen < hdr)).any():
         raise Unsupported("an event length does not fit its block")
