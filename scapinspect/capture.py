@@ -17,6 +17,8 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
+from ._i64 import i64
+from ._text import table_texts
 from .parsers.reader import ScapReader, Section
 from .render.events import EventStream, Rendered, detect_compat, profile
 from .state.fields import FieldContext, getter
@@ -51,15 +53,15 @@ def to_frame(columns: dict[str, list]) -> pd.DataFrame:
     data = {}
     for name, values in columns.items():
         if name in INT_FIELDS:
-            data[name] = pd.array(values, dtype="Int64")
+            data[name] = pd.array(i64(values), dtype="Int64")
         elif name in BOOL_FIELDS:
             data[name] = pd.array(values, dtype="boolean")
         elif name in CATEGORICAL:
-            data[name] = pd.Categorical(values)
+            data[name] = pd.Categorical(table_texts(values))
         elif name == "evt.time":
-            data[name] = pd.to_datetime(pd.array(values, dtype="Int64"), unit="ns", utc=True)
+            data[name] = pd.to_datetime(pd.array(i64(values), dtype="Int64"), unit="ns", utc=True)
         else:
-            data[name] = pd.array(values, dtype="object")
+            data[name] = pd.array(table_texts(values), dtype="object")
     df = pd.DataFrame(data)
     if "evt.rawtime" in df and "evt.time" not in df:
         df.insert(1, "evt.time", pd.to_datetime(df["evt.rawtime"].astype("int64"), unit="ns", utc=True))

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from .._i64 import i64
 from ..parsers import eventtable as et
 from ..parsers import metadata as md
 from ..parsers.params import ipv4_str, ipv6_str, is_v4_mapped, p_int, parse_socktuple
@@ -289,7 +290,7 @@ def connections_frame(stream) -> pd.DataFrame:
 
 def _typed(cols: dict[str, list]) -> pd.DataFrame:
     def times(v: list) -> pd.Series:
-        return pd.to_datetime(pd.Series(v, dtype="Int64"), unit="ns", utc=True)
+        return pd.to_datetime(pd.Series(i64(v), dtype="Int64"), unit="ns", utc=True)
 
     ints = {"client.port", "server.port", "local.port", "remote.port", "proc.pid", "fd.num"}
     counts = {"bytes_in", "bytes_out", "operations"}
@@ -298,9 +299,9 @@ def _typed(cols: dict[str, list]) -> pd.DataFrame:
         if c in ("first_seen", "last_seen"):
             data[c] = times(v)
         elif c in ints:
-            data[c] = pd.Series(v, dtype="Int64")
+            data[c] = pd.Series(i64(v), dtype="Int64")
         elif c in counts:
-            data[c] = pd.Series(v, dtype="int64")
+            data[c] = pd.Series(i64(v), dtype="int64")
         elif c == "preexisting":
             data[c] = pd.Series(v, dtype="bool")
         elif c in ("l4proto", "direction", "state"):

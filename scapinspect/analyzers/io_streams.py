@@ -8,6 +8,7 @@ from typing import NamedTuple
 
 import pandas as pd
 
+from .._i64 import i64
 from ..parsers import eventtable as et
 from ..parsers.params import p_int
 from ..render.params import ascii_text, dotted
@@ -177,15 +178,15 @@ def io_events_frame(stream) -> pd.DataFrame:
         cols["captured"].append(len(data))
         cols["data"].append(data)
     return pd.DataFrame({
-        "time": pd.to_datetime(pd.Series(cols["time"], dtype="int64"), unit="ns", utc=True),
+        "time": pd.to_datetime(pd.Series(i64(cols["time"]), dtype="int64"), unit="ns", utc=True),
         "direction": pd.Series(pd.Categorical(cols["direction"], categories=["read", "write"])),
         "proc.name": pd.Series(cols["proc.name"], dtype="object"),
-        "proc.pid": pd.Series(cols["proc.pid"], dtype="Int64"),
-        "thread.tid": pd.Series(cols["thread.tid"], dtype="int64"),
-        "fd.num": pd.Series(cols["fd.num"], dtype="int64"),
+        "proc.pid": pd.Series(i64(cols["proc.pid"]), dtype="Int64"),
+        "thread.tid": pd.Series(i64(cols["thread.tid"]), dtype="int64"),
+        "fd.num": pd.Series(i64(cols["fd.num"]), dtype="int64"),
         "fd.type": pd.Series(cols["fd.type"], dtype="object"),
         "fd.name": pd.Series(cols["fd.name"], dtype="object"),
-        "res": pd.Series(cols["res"], dtype="int64"),
+        "res": pd.Series(i64(cols["res"]), dtype="int64"),
         "captured": pd.Series(cols["captured"], dtype="int64"),
         "data": pd.Series(cols["data"], dtype="object"),
     }, columns=list(IO_COLUMNS))

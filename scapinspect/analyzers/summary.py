@@ -41,6 +41,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .._i64 import i64
+from .._text import table_texts
 from ..parsers import eventtable as et
 from ..parsers import metadata as md
 from ..parsers.params import p_int, p_str
@@ -105,8 +107,8 @@ class _Lifetimes:
 
     def frame(self) -> pd.DataFrame:
         rows = self.rows + [(k, s, None) for k, s in self.live.items()]
-        return pd.DataFrame({"key": [r[0] for r in rows], "start": pd.array([r[1] for r in rows], dtype="Int64"),
-                             "end": pd.array([r[2] for r in rows], dtype="Int64")})
+        return pd.DataFrame({"key": [r[0] for r in rows], "start": pd.array(i64([r[1] for r in rows]), dtype="Int64"),
+                             "end": pd.array(i64([r[2] for r in rows]), dtype="Int64")})
 
 
 def _thread_sets(state) -> tuple[set, set]:
@@ -261,22 +263,22 @@ def collect(cap) -> SummaryData:
         "ts": pd.array(c["ts"], dtype="int64"),
         "type": pd.Categorical(c["type"]),
         "dir": pd.Categorical(c["dir"], categories=[">", "<"]),
-        "rawres": pd.array(c["rawres"], dtype="Int64"),
+        "rawres": pd.array(i64(c["rawres"]), dtype="Int64"),
         "is_read": np.array(c["is_read"], dtype=bool),
         "is_write": np.array(c["is_write"], dtype=bool),
         "hidden": np.array(c["hidden"], dtype=bool),
-        "fd.type": pd.Categorical(c["fd.type"]),
-        "fd.name": pd.Series(c["fd.name"], dtype="object"),
-        "fd.containername": pd.Series(c["fd.containername"], dtype="object"),
-        "fd.sport": pd.array(c["fd.sport"], dtype="Int64"),
-        "evt.buflen": pd.array(c["evt.buflen"], dtype="Int64"),
-        "evt.latency": pd.array(c["evt.latency"], dtype="Int64"),
-        "proc.pname": pd.Series(c["proc.pname"], dtype="object"),
-        "arg": pd.Series(c["arg"], dtype="object"),
+        "fd.type": pd.Categorical(table_texts(c["fd.type"])),
+        "fd.name": pd.Series(table_texts(c["fd.name"]), dtype="object"),
+        "fd.containername": pd.Series(table_texts(c["fd.containername"]), dtype="object"),
+        "fd.sport": pd.array(i64(c["fd.sport"]), dtype="Int64"),
+        "evt.buflen": pd.array(i64(c["evt.buflen"]), dtype="Int64"),
+        "evt.latency": pd.array(i64(c["evt.latency"]), dtype="Int64"),
+        "proc.pname": pd.Series(table_texts(c["proc.pname"]), dtype="object"),
+        "arg": pd.Series(table_texts(c["arg"]), dtype="object"),
     })
     first = int(ev["ts"].iloc[0]) if len(ev) else 0
     last = int(ev["ts"].iloc[-1]) if len(ev) else 0
-    net = pd.DataFrame(col.net, columns=["time", "direction", "proc.name", "proc.pid", "fd.num", "fd.type",
+    net = pd.DataFrame(col.net, dtype=object, columns=["time", "direction", "proc.name", "proc.pid", "fd.num", "fd.type",
                                          "fd.name", "res", "data"])
     net["time"] = pd.to_datetime(net["time"].astype("int64"), unit="ns", utc=True)
     data = SummaryData(ev, col.procs.frame(), col.containers.frame(), col.ports.frame(), http_frame(net),
@@ -339,7 +341,7 @@ class _Masks:
         self.type = ev["type"].astype("object").to_numpy()
         self.sport = ev["fd.sport"]
         self.has_sport = self.sport.notna().to_numpy()
-        self.name = ev["fd.name"].fillna("").astype(str)
+        self.name = ev["fd.name"].fillna("").astype(object)
 
     def types(self, *names: str) -> np.ndarray:
         return np.isin(self.type, names)

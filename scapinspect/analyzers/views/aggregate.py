@@ -45,7 +45,7 @@ def premerge(keys: list, cols: list[Cells]) -> tuple[list, list[Cells]]:
     """Merge the event rows sharing a key; rows come out in the order their keys first appear."""
     if not keys:
         return [], [Cells([], [], c.ftype, c.agg, c.groupby_agg) for c in cols]
-    frame = pd.DataFrame({"k": pd.array(keys, dtype=object)})
+    frame = pd.DataFrame({"k": pd.Series(keys, dtype=object)})
     first = ~frame["k"].duplicated(keep="first").to_numpy()
     order = frame["k"][first].tolist()
     codes = pd.Index(order).get_indexer(frame["k"])
@@ -62,7 +62,7 @@ def _merge_column(c: Cells, codes: np.ndarray, first: np.ndarray, n: int) -> tup
     if c.numeric:
         df["v"] = np.asarray(c.values, dtype=np.float64 if c.ftype.type == DOUBLE else object)
     else:
-        df["v"] = pd.array(c.values, dtype=object)
+        df["v"] = pd.Series(c.values, dtype=object, index=df.index)
     grouped = df.groupby("g", sort=True)
     firsts = df[first].set_index("g").sort_index()
     agg = c.agg

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..._i64 import i64
+from ..._text import table_texts
 from ...filters import FilterError, compile_filter
 from ...filters import fields as ff
 from ...parsers import eventtable as et
@@ -60,6 +62,7 @@ def extract(cap, fields: list[str], flt: str | None, with_cpu: bool = False) -> 
         plan += [(CPU_TICKS, view_getter(CPU_TICKS)), (THREAD_SERIAL, None)]
     plan += [(_FILTER_PREFIX + f, _filter_getter(f)) for f in filter_fields]
     values, first_ts, last_ts, warnings = _replay(cap, plan, getattr(cap, "_selection", None))
+    values = {name: table_texts(col) for name, col in values.items()}
     n = len(values[plan[0][0]]) if plan else 0
     if compiled is not None and n:
         frame = _filter_frame({f: values[_FILTER_PREFIX + f] for f in filter_fields})
@@ -89,11 +92,11 @@ def _filter_frame(values: dict[str, list]) -> pd.DataFrame:
         info = ff.lookup(name)
         kind = ff.type_kind(info.type) if info is not None else "string"
         if kind == "numeric":
-            data[name] = pd.array(vals, dtype="Int64")
+            data[name] = pd.array(i64(vals), dtype="Int64")
         elif kind == "bool":
             data[name] = pd.array(vals, dtype="boolean")
         else:
-            data[name] = pd.array(vals, dtype=object)
+            data[name] = pd.Series(vals, dtype=object)
     return pd.DataFrame(data)
 
 

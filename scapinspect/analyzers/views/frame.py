@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ..._i64 import i64
 from .engine import view_result
 from .fieldinfo import ABSTIME, BOOL, CHARBUF, DOUBLE, IPADDR, RELTIME
 
@@ -11,14 +12,14 @@ def _column(values: list, ftype: str):
     if ftype == DOUBLE:
         return pd.array(values, dtype="Float64")
     if ftype == RELTIME:
-        return pd.to_timedelta(pd.array(values, dtype="Int64"), unit="ns")
+        return pd.to_timedelta(pd.array(i64(values), dtype="Int64"), unit="ns")
     if ftype == ABSTIME:
-        return pd.to_datetime(pd.array(values, dtype="Int64"), unit="ns", utc=True)
+        return pd.to_datetime(pd.array(i64(values), dtype="Int64"), unit="ns", utc=True)
     if ftype == BOOL:
         return pd.array(values, dtype="boolean")
     if ftype in (CHARBUF, IPADDR):
-        return pd.array(values, dtype="string")
-    return pd.array(values, dtype="Int64")
+        return pd.array(values, dtype=pd.StringDtype("python"))
+    return pd.array(i64(values), dtype="Int64")
 
 
 def view_frame(cap, name: str, *, filter: str | None = None,  # noqa: A002
