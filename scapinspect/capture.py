@@ -85,7 +85,7 @@ class Capture:
             self._selection = base._selection
 
     # -- streams ------------------------------------------------------------------------------
-    def stream(self, include_hidden: bool = False) -> tuple[EventStream, Iterator[Rendered]]:
+    def replay(self, include_hidden: bool = False) -> tuple[EventStream, Iterator[Rendered]]:
         """A fresh replay of the capture: (stream, iterator of the events it selects)."""
         from .state.tracking import ViewState
         reader = ScapReader(self.path, strict=self.strict)
@@ -107,7 +107,7 @@ class Capture:
             if g is None:
                 raise ValueError(f"unknown field {n!r}")
             getters.append(g)
-        s, it = self.stream(include_hidden)
+        s, it = self.replay(include_hidden)
         for item in it:
             fc = FieldContext(s, item)
             yield [g(fc) for g in getters]
@@ -193,13 +193,13 @@ class Capture:
     def spy_users(self) -> pd.DataFrame:
         """Commands typed in shells (see scapinspect.analyzers.spy_users)."""
         from .analyzers.spy_users import spy_users_frame
-        s, it = self.stream()
+        s, it = self.replay()
         return spy_users_frame(_StreamView(s, it))
 
     def io_streams(self) -> pd.DataFrame:
         """Reads and writes that moved bytes, with their payloads."""
         from .analyzers.io_streams import io_events_frame
-        s, it = self.stream()
+        s, it = self.replay()
         return io_events_frame(_StreamView(s, it))
 
     def stream_payloads(self, key: str):
@@ -207,9 +207,10 @@ class Capture:
         (time, direction, bytes, truncated) segments that shows itself as the conversation in Jupyter."""
         from .analyzers.io_streams import follow_stream
         from .capture_display import StreamSegments
-        s, it = self.stream()
+        s, it = self.replay()
         return StreamSegments(follow_stream(_StreamView(s, it), key), key=key)
 
+    stream = stream_payloads
     follow = stream_payloads
 
     @property
@@ -252,7 +253,7 @@ class Capture:
     def connections(self) -> pd.DataFrame:
         """One row per network connection (see scapinspect.analyzers.connections)."""
         from .analyzers.connections import connections_frame
-        s, it = self.stream()
+        s, it = self.replay()
         return connections_frame(_StreamView(s, it))
 
     def http(self) -> pd.DataFrame:

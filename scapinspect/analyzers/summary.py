@@ -255,7 +255,7 @@ def collect(cap) -> SummaryData:
     if cached is not None:
         return cached
     from .http import http_frame
-    stream, items = cap.stream(include_hidden=True)
+    stream, items = cap.replay(include_hidden=True)
     col = _Collector(stream)
     col.run(items)
     c = col.cols

@@ -113,7 +113,7 @@ def filter_stream(make_stream, expr: str) -> FilteredStream:
 
 def matching_numbers(cap, expr: str) -> np.ndarray:
     """The evt.num of every event of ``cap`` that ``expr`` selects, sorted."""
-    s, it = cap.stream()
+    s, it = cap.replay()
     return np.fromiter(iter_matching(_Bound(s, it), expr), dtype=np.int64)
 
 
