@@ -22,11 +22,16 @@ class _Main(click.Group):
 
 
 @click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
-def main() -> None:
+@click.option("--max-ratio", type=click.FloatRange(min=1), default=None, metavar="N",
+              help="refuse gzip captures inflating past N times their size (default 100)")
+def main(max_ratio: float | None) -> None:
     """Inspect sysdig/Falco .scap captures: events, commands, connections and I/O.
 
     `inspect FILE` opens the terminal UI on FILE; `inspect` alone opens a bundled sample.
     """
+    if max_ratio is not None:
+        import os
+        os.environ["SCAPINSPECT_MAX_RATIO"] = str(max_ratio)
 
 
 def sample_capture() -> str:

@@ -36,6 +36,14 @@ BYTE_ORDER_MAGIC = 0x1A2B3C4D
 BYTE_ORDER_MAGIC_BE = 0x4D3C2B1A
 GZIP_MAGIC = b"\x1f\x8b"
 DEFAULT_MAX_RATIO = 100
+
+
+def default_max_ratio() -> float:
+    """The gzip inflation bound: SCAPINSPECT_MAX_RATIO (set by `inspect --max-ratio`) or 100."""
+    try:
+        return float(os.environ.get("SCAPINSPECT_MAX_RATIO", DEFAULT_MAX_RATIO))
+    except ValueError:
+        return DEFAULT_MAX_RATIO
 # at most this many parameters per event: libs' tables stop near 32, newer writers may add a few
 MAX_EVENT_PARAMS = 64
 # a section header longer than this that runs past the end of the file is corrupt, not cut short
@@ -112,7 +120,7 @@ class _Loaded:
     gzip_damage: tuple[str, str] | None = None
 
 
-def _open(path: str, max_ratio: float) -> _Loaded:
+def _open(path: str, max_ratio: float | None) -> _Loaded:
     try:
         f = open(path, "rb")
     except FileNotFoundError:
@@ -139,7 +147,7 @@ def _open(path: str, max_ratio: float) -> _Loaded:
                 return _Loaded(mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ), False)
             except (OSError, ValueError) as e:
                 raise NotACapture(f"cannot map the file: {e}", path=path, offset=0) from None
-        out, damage = _inflate(f, size, max_ratio, path)
+        out, damage = _inflate(f, size, max_ratio or default_max_ratio(), path)
     if not out:
         if damage is None:
             raise NotACapture("empty gzip stream: not a capture", path=path, offset=0)
@@ -149,7 +157,7 @@ def _open(path: str, max_ratio: float) -> _Loaded:
     return _Loaded(out, True, damage)
 
 
-def load_bytes(path: str, *, max_ratio: float = DEFAULT_MAX_RATIO) -> tuple[object, list[str], bool]:
+def load_bytes(path: str, *, max_ratio: float | None = None) -> tuple[object, list[str], bool]:
     """The capture's (decompressed) bytes, warnings about them, and whether it was gzip.
 
     Plain files are memory-mapped; gzip files are inflated as a stream, bounded by ``max_ratio`` times
@@ -189,7 +197,7 @@ def _inflate(f, size: int, max_ratio: float, path: str) -> tuple[bytearray, tupl
             if len(out) > limit:
                 raise CaptureTooLarge(
                     f"gzip data inflates past {max_ratio:g}x its compressed size ({size} bytes); "
-                    "raise the ratio limit to read it", path=path, offset=limit)
+                    "raise the limit (inspect --max-ratio N) to read it", path=path, offset=limit)
             chunk = d.unused_data if d.eof else d.unconsumed_tail
 
 
@@ -204,7 +212,7 @@ class ScapReader:
     ``empty_params`` (zero-length parameters).
     """
 
-    def __init__(self, path: str, *, strict: bool = False, max_ratio: float = DEFAULT_MAX_RATIO,
+    def __init__(self, path: str, *, strict: bool = False, max_ratio: float | None = None,
                  table: EventTable | None = None):
         self.path = str(path)
         self.strict = strict
