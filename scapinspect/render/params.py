@@ -110,11 +110,11 @@ def flags_resolve(table: tuple[tuple[str, int], ...] | None, value: int, exact: 
 
 
 def _fmt_num(v: int, fmt: int, width: int) -> str:
+    """A number in the param's print format; negative hex is two's complement, 8/16/32-bit values
+    sign-extended to 32 bits as printf's %X does."""
     if fmt == et.PF_HEX:
         if v < 0:
-            v &= (1 << (8 * width)) - 1 if width < 8 else (1 << 64) - 1
-            if width < 4:
-                v = v | 0xFFFFFFFF & ~((1 << (8 * width)) - 1) if False else v
+            v &= 0xFFFFFFFFFFFFFFFF if width == 8 else 0xFFFFFFFF
         return f"{v:X}"
     if fmt == et.PF_OCT:
         return f"0{v:o}" if v else "0"
@@ -159,8 +159,6 @@ class ParamRenderer:
             v = as_int(raw, True)
             if v is None:
                 return "", ""
-            if fmt == et.PF_HEX and v < 0:
-                return f"{v & 0xFFFFFFFFFFFFFFFF if len(raw) == 8 else v & 0xFFFFFFFF:X}", ""
             return _fmt_num(v, fmt, len(raw)), ""
         if ptype in (et.PT_UINT8, et.PT_UINT16, et.PT_UINT32, et.PT_UINT64):
             v = as_int(raw, False)
