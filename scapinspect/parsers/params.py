@@ -65,6 +65,12 @@ def ipv6_str(b: bytes) -> str:
     return socket.inet_ntop(socket.AF_INET6, bytes(b[:16]).ljust(16, b"\0"))
 
 
+def tuple_text(sip: bytes, sport: int, dip: bytes, dport: int) -> str:
+    """An IP connection as libsinsp names it: sip:sport->dip:dport (IPv6 without brackets)."""
+    fmt = ipv4_str if len(sip) == 4 else ipv6_str
+    return f"{fmt(sip)}:{sport}->{fmt(dip)}:{dport}"
+
+
 V4_MAPPED_PREFIX = b"\0" * 10 + b"\xff\xff"
 
 

@@ -23,6 +23,7 @@ from ..parsers.params import (
     parse_sockaddr,
     parse_socktuple,
     split_list,
+    tuple_text,
 )
 from ..parsers.reader import Event, Section
 from .model import (
@@ -1032,12 +1033,12 @@ def socktuple_name(tup: tuple | None) -> str:
         return "NULL"
     kind = tup[0]
     if kind == "inet":
-        return f"{ipv4_str(tup[1])}:{tup[2]}->{ipv4_str(tup[3])}:{tup[4]}"
+        return tuple_text(tup[1], tup[2], tup[3], tup[4])
     if kind == "inet6":
         _, sip, sport, dip, dport = tup
         if is_v4_mapped(sip) and is_v4_mapped(dip):
-            return f"{ipv4_str(sip[12:])}:{sport}->{ipv4_str(dip[12:])}:{dport}"
-        return f"{ipv6_str(sip)}:{sport}->{ipv6_str(dip)}:{dport}"
+            sip, dip = sip[12:], dip[12:]
+        return tuple_text(sip, sport, dip, dport)
     if kind == "unix":
         return f"{tup[1]:x}->{tup[2]:x} {sanitize(tup[3])}"
     return f"family {tup[1]}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 import posixpath
 
 from ..parsers import metadata as md
-from ..parsers.params import ipv4_str, ipv6_str
+from ..parsers.params import ipv4_str, ipv6_str, tuple_text
 
 # PPM_CL_* thread flags
 CL_CLONE_FILES = 1 << 0
@@ -101,9 +101,9 @@ class FdInfo:
 
     def tuple_name(self) -> str:
         """The libsinsp name of a connected ip socket: sip:sport->dip:dport."""
-        if self.type == md.FD_IPV4_SOCK:
-            return f"{ipv4_str(self.sip or bytes(4))}:{self.sport}->{ipv4_str(self.dip or bytes(4))}:{self.dport}"
-        return f"{ipv6_str(self.sip or bytes(16))}:{self.sport}->{ipv6_str(self.dip or bytes(16))}:{self.dport}"
+        n = 4 if self.type == md.FD_IPV4_SOCK else 16
+        return tuple_text(bytes(self.sip or bytes(n))[:n].ljust(n, b"\0"), self.sport,
+                          bytes(self.dip or bytes(n))[:n].ljust(n, b"\0"), self.dport)
 
 
 class ThreadInfo:
