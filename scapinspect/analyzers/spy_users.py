@@ -264,33 +264,51 @@ def spy_users_frame(stream) -> pd.DataFrame:
     levels; a chdir does not corrupt later look-ups; only real shell names count (not ``ssh``); and the
     depth is counted in generations rather than taken from the chisel's cache.
     """
-    state = stream.state
-    table = stream.renderer.prof.table
     cols: dict[str, list] = {c: [] for c in SPY_COLUMNS}
     for item in stream.events():
-        ev, ctx = item.ev, item.ctx
-        if ev.type % 2 == 0 or ev.type in (0, 1) or ctx.tinfo is None:
-            continue
-        info = table.events[ev.type]
-        if info.name not in ("execve", "chdir") or _failed(ev, info):
-            continue
-        t = ctx.tinfo
-        chain = ancestry(state, t, depth=1 << 20, stop_on_cycle=True)
-        shells = [(j, a) for j, a in enumerate(chain) if is_shell(a.comm)]
-        if info.name == "execve":
-            shells = [s for s in shells if s[0] > 0]
-            if not shells:
-                continue
-            command = " ".join([t.exe, *t.args])
-            kind = "exec"
-        else:
-            if not is_shell(chain[0].comm if chain else t.comm):
-                continue
-            path = _chdir_path(stream.renderer, ev, ctx, info)
-            command = f"cd {path}"
-            kind = "cd"
-        depth, top = shells[-1]
-        _append_row(cols, state, t, ev.ts, top, depth, command, kind)
+        row = spy_row(stream, item)
+        if row is not None:
+            for c, v in zip(SPY_COLUMNS, row, strict=True):
+                cols[c].append(v)
+    return _spy_frame(cols)
+
+
+def spy_row(stream, item) -> tuple | None:
+    """The spy_users_frame row of one event (values in SPY_COLUMNS order), or None when the event is
+    not a successful exec under a shell nor a shell's chdir. Reads the state as it is now: call it
+    right after the state parsed the event."""
+    ev, ctx = item.ev, item.ctx
+    if ev.type % 2 == 0 or ev.type in (0, 1) or ctx.tinfo is None:
+        return None
+    info = stream.renderer.prof.table.events[ev.type]
+    if info.name not in ("execve", "chdir") or _failed(ev, info):
+        return None
+    state = stream.state
+    t = ctx.tinfo
+    chain = ancestry(state, t, depth=1 << 20, stop_on_cycle=True)
+    shells = [(j, a) for j, a in enumerate(chain) if is_shell(a.comm)]
+    if info.name == "execve":
+        shells = [s for s in shells if s[0] > 0]
+        if not shells:
+            return None
+        command = " ".join([t.exe, *t.args])
+        kind = "exec"
+    else:
+        if not is_shell(chain[0].comm if chain else t.comm):
+            return None
+        path = _chdir_path(stream.renderer, ev, ctx, info)
+        command = f"cd {path}"
+        kind = "cd"
+    depth, top = shells[-1]
+    return (ev.ts, state.user_name(t.uid),
+            state.user_name(t.loginuid) if t.loginuid != 0xFFFFFFFF else None,
+            t.pid, proc_ppid(state, t), top.pid, top.comm, t.tty, state.cwd(t), depth, command,
+            t.container_id or HOST, kind)
+
+
+def spy_frame_from_rows(rows: list[tuple]) -> pd.DataFrame:
+    """spy_users_frame's frame from spy_row tuples."""
+    cols = {c: [r[k] for r in rows] for k, c in enumerate(SPY_COLUMNS)}
     return _spy_frame(cols)
 
 
@@ -300,23 +318,6 @@ def _chdir_path(renderer, ev, ctx, info) -> str:
         return ""
     value, resolved = renderer.param(ev, ctx, j, info.params[j], False)
     return resolved or value
-
-
-def _append_row(cols, state, t: ThreadInfo, ts: int, top: Ancestor, depth: int, command: str,
-                kind: str) -> None:
-    cols["time"].append(ts)
-    cols["user"].append(state.user_name(t.uid))
-    cols["loginuser"].append(state.user_name(t.loginuid) if t.loginuid != 0xFFFFFFFF else None)
-    cols["pid"].append(t.pid)
-    cols["ppid"].append(proc_ppid(state, t))
-    cols["shell_pid"].append(top.pid)
-    cols["shell"].append(top.comm)
-    cols["tty"].append(t.tty)
-    cols["cwd"].append(state.cwd(t))
-    cols["depth"].append(depth)
-    cols["command"].append(command)
-    cols["container"].append(t.container_id or HOST)
-    cols["kind"].append(kind)
 
 
 def _spy_frame(cols: dict[str, list]) -> pd.DataFrame:
@@ -338,5 +339,5 @@ def _spy_frame(cols: dict[str, list]) -> pd.DataFrame:
     return pd.DataFrame(data, columns=list(SPY_COLUMNS))
 
 
-__all__ = ["spy_users_lines", "spy_users_frame", "SpyUsersChisel", "ChiselError", "ancestry", "proc_ppid",
+__all__ = ["spy_users_lines", "spy_users_frame", "spy_row", "spy_frame_from_rows", "SpyUsersChisel", "ChiselError", "ancestry", "proc_ppid",
            "time_s", "is_shell", "SHELL_NAMES", "SPY_COLUMNS", "MAX_ANCESTOR_NAVIGATION"]

@@ -7,6 +7,7 @@ Layers: walk.py (block walk, headers), params.py (parameter framing and integer 
 (the ordered state pass over pre-decoded columns), frame.py (typed columns), loader.py (the pipeline).
 """
 from .loader import load_events
+from .side import Side, register_tap, side_of
 from .walk import Unsupported
 
-__all__ = ["load_events", "Unsupported"]
+__all__ = ["load_events", "Unsupported", "Side", "side_of", "register_tap"]

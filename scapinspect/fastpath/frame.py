@@ -82,11 +82,11 @@ def res_strings(raw: np.ndarray) -> tuple[np.ndarray, list]:
 
 
 def fd_columns(fds: list, head: bool) -> tuple[list, list, list]:
-    """fd.name, fd.type and fd.typechar labels of the fd snapshots ((name, fd type) pairs)."""
+    """fd.name, fd.type and fd.typechar labels of the fd snapshots (replay.FD_SNAPSHOT tuples)."""
     chars = TYPE_CHARS_HEAD if head else TYPE_CHARS
-    names = [n for n, _ in fds]
-    types = [TYPE_NAMES.get(t, "<NA>") for _, t in fds]
-    tchars = [chars.get(t, "?") for _, t in fds]
+    names = [f[0] for f in fds]
+    types = [TYPE_NAMES.get(f[1], "<NA>") for f in fds]
+    tchars = [chars.get(f[1], "?") for f in fds]
     return names, types, tchars
 
 

@@ -26,9 +26,11 @@ from .replay import (
     K_SKIP_PROCINFO,
     EventMaker,
     Outputs,
+    maker_types,
     replay,
     type_tables,
 )
+from .side import Hidden, Side, attach, tap_table
 from .walk import Blocks, Unsupported, views, walk
 
 DETECT_EVENTS = 20000
@@ -107,14 +109,31 @@ def _load(path: str, compat: str | None, strict: bool) -> pd.DataFrame:
         stream.state.load_section(sec)
         cols, shown = _columns(b, p, kept, prof, stream)
         blk = kept[shown]
+        hid = np.ones(len(kept), dtype=bool)
+        hid[shown] = False
+        hid = np.flatnonzero(hid)
+        hidden = Hidden(b.ts[kept[hid]], b.etype[kept[hid]], b.tid[kept[hid]], p.take(kept[hid]),
+                        np.searchsorted(shown, hid))
+        del hid
         # keep only what the shown rows need while the pass runs
         b = Blocks(off=None, evoff=None, version=None, cpu=b.cpu[blk], flags=None, ts=b.ts[blk],
                    tid=b.tid[blk], elen=None, etype=b.etype[blk], nparams=None)
         p = p.take(blk)
         del kept
-        out = replay(stream, cols, EventMaker(reader.mv, cols))
+        taps = tap_table(prof.table)
+        st = stream.state
+        need = maker_types(st.table, prof.table, st._handlers, st.modern, taps)
+        out = replay(stream, cols, EventMaker(reader.mv, cols, need), taps=taps)
         del cols
-        return _frame(b, p, np.arange(len(blk)), shown + 1, prof, out)
+        df = _frame(b, p, np.arange(len(blk)), shown + 1, prof, out)
+        tapped: dict[str, list] = {}
+        for pos, got in sorted(((pos, got) for vals in out.taps.values() for pos, got in vals),
+                               key=lambda x: x[0]):
+            for name, v in got.items():
+                tapped.setdefault(name, []).append((pos, v))
+        attach(df, Side(out.tsnap.astype(np.int32), out.fsnap.astype(np.int32), out.threads, out.fds, p,
+                        b.etype, prof.table, tapped, hidden))
+        return df
     finally:
         reader.close()
 

@@ -53,8 +53,16 @@ class Outputs:
     latency: list = field(default_factory=list)    # the thread's latency (0 when none; internal: masked)
     ctype: list = field(default_factory=list)      # type of the event's own fd (ctx.fdinfo), -1 for none
     fdname_override: dict = field(default_factory=dict)   # position in rows -> fd.name
-    threads: list = field(default_factory=list)    # snapshot id -> (pid, comm, ppid, exe, args, user)
-    fds: list = field(default_factory=list)        # snapshot id -> (name, type, fd type id)
+    threads: list = field(default_factory=list)    # snapshot id -> THREAD_SNAPSHOT values
+    fds: list = field(default_factory=list)        # snapshot id -> FD_SNAPSHOT values
+    taps: dict = field(default_factory=dict)       # event type -> [(row position, what the tap returned)]
+
+
+# what a thread snapshot records (the first six are the frame's proc.* columns)
+THREAD_SNAPSHOT = ("pid", "comm", "ppid", "exe", "args", "user", "tid", "vtid", "vpid", "container_id",
+                   "tty", "loginuid", "uid")
+# what an fd snapshot records (ip addresses as bytes, b"" for other fds)
+FD_SNAPSHOT = ("name", "type", "l4proto", "role", "sip", "sport", "dip", "dport")
 
 
 def type_tables(state_table: et.EventTable, prof_table: et.EventTable, handlers: dict, modern: bool):
@@ -102,28 +110,34 @@ def type_tables(state_table: et.EventTable, prof_table: et.EventTable, handlers:
 class EventMaker:
     """Builds the reader's ``Event`` for one pass event, on demand, from the ``cols`` arrays ``off``,
     ``ts``, ``tid``, ``cpu``, ``type``, ``flags``, ``nparams``, ``width``, ``lens_start`` and
-    ``data_start``, packed into one record array: ``cols`` then keeps ``type``, ``tid`` and ``ts`` as
-    views of it and loses the others."""
+    ``data_start``, packed into one record array for the events whose type ``need`` marks (only those
+    may be asked for: see ``maker_types``); ``cols`` loses the arrays only the maker reads."""
 
     _FIELDS = ("nparams", "width", "data_start", "lens_start", "off", "ts", "tid", "cpu", "type", "flags")
+    _PASS = ("type", "tid", "ts")        # what the pass itself reads
 
-    def __init__(self, mv, cols: dict):
+    def __init__(self, mv, cols: dict, need: np.ndarray | None = None):
         self.mv = mv
-        # one record per event: ndarray.item(i) gives all its fields as Python ints in one call
-        n = len(cols["type"])
-        rec = np.empty(n, dtype=[(k, cols[k].dtype) for k in self._FIELDS])
+        types = cols["type"]
+        sel = np.flatnonzero(need[types]) if need is not None else np.arange(len(types))
+        # one record per such event: ndarray.item(k) gives all its fields as Python ints in one call
+        rec = np.empty(len(sel), dtype=[(k, cols[k].dtype) for k in self._FIELDS])
         for k in self._FIELDS:
-            rec[k] = cols[k]
+            rec[k] = cols[k][sel]
         self._item = rec.item
-        for k in self._FIELDS:      # the record holds them now: the pass reads type, tid, ts as views
-            if k in ("type", "tid", "ts"):
-                cols[k] = rec[k]
-            else:
+        slot = np.full(len(types), -1, dtype=np.int64)
+        slot[sel] = np.arange(len(sel))
+        self._slot = slot
+        for k in self._FIELDS:
+            if k not in self._PASS:
                 del cols[k]
         self._unpack: dict[tuple[int, int], object] = {}
 
     def __call__(self, i: int) -> Event:
-        n, w, data, lstart, off, ts, tid, cpu, etype, flags = self._item(i)
+        k = self._slot[i]
+        if k < 0:
+            raise AssertionError(f"pass event {i} was not expected to need an Event")
+        n, w, data, lstart, off, ts, tid, cpu, etype, flags = self._item(k)
         if n:
             unpack = self._unpack.get((n, w))
             if unpack is None:
@@ -133,6 +147,20 @@ class EventMaker:
         else:
             lens = poffs = ()
         return Event(self.mv, off, ts, tid, cpu, etype, flags, lens, poffs)
+
+
+def maker_types(state_table: et.EventTable, prof_table: et.EventTable, handlers: dict, modern: bool,
+                taps: dict | None) -> np.ndarray:
+    """Per event type, whether the pass may build its ``Event``: the types whose handler reads the
+    event, the fd creators and connect exits whose fd.name needs the renderer, the tapped types, and
+    the enter events paired with any of those exits (the handler may read the enter)."""
+    _, _, hmode, _, creator, connect_x, _, _, _ = type_tables(state_table, prof_table, handlers, modern)
+    need = (np.array(hmode) >= 4) | np.array(creator, dtype=bool) | np.array(connect_x, dtype=bool)
+    for t in taps or ():
+        need[t] = True
+    exits = np.flatnonzero(need & (np.arange(len(need)) % 2 == 1))
+    need[exits - 1] = True
+    return need
 
 
 def _optional(col: tuple, sl: slice) -> list:
@@ -145,10 +173,15 @@ def _optional(col: tuple, sl: slice) -> list:
     return arr.tolist()
 
 
-def replay(stream, cols: dict, mk: EventMaker, chunk: int = 1 << 16) -> Outputs:
+def replay(stream, cols: dict, mk: EventMaker, chunk: int = 1 << 16, taps: dict | None = None) -> Outputs:
     """Run the ordered pass over the events that may have an effect (``cols`` holds one entry per such
     event: ``type``, ``tid``, ``ts``, ``fd`` (the fd _reset reads), ``res0``, ``visible`` and ``num``,
-    the optional integers as (values, valid) arrays)."""
+    the optional integers as (values, valid) arrays).
+
+    ``taps`` maps event types to functions called on each shown event of that type, right after the
+    state has parsed it, as ``f(stream, Rendered)``; what they return (unless None) is kept in
+    ``Outputs.taps`` with the event's row position. They see the state an analysis replaying the
+    capture would see at that event, for the price of the few events they ask for."""
     state = stream.state
     prof = stream.prof
     modern = state.modern
@@ -209,7 +242,8 @@ def replay(stream, cols: dict, mk: EventMaker, chunk: int = 1 << 16) -> Outputs:
         else:
             m = threads.get(t.pid)
             ppid = m.ptid if m is not None else None
-        key = (t.pid, t.comm, ppid, t.exe, " ".join(t.args), user_name(t.uid))
+        key = (t.pid, t.comm, ppid, t.exe, " ".join(t.args), user_name(t.uid), t.tid, t.vtid, t.vpid,
+               t.container_id, t.tty, t.loginuid, t.uid)
         s = tsnaps.get(key)
         if s is None:
             s = tsnaps[key] = len(out.threads)
@@ -217,7 +251,7 @@ def replay(stream, cols: dict, mk: EventMaker, chunk: int = 1 << 16) -> Outputs:
         return s
 
     # event types whose whole effect is the bookkeeping of _reset(): no handler, no fd, no field needs
-    light = [k == K_RESET and h == 0 and not u and not r and not n and i != 152
+    light = [k == K_RESET and h == 0 and not u and not r and not n and i != 152 and not (taps and i in taps)
              for i, (k, h, u, r, n) in enumerate(zip(kind, hmode, uses_fd, fdrel, internal, strict=True))]
     dirty = True                # removals may be pending (set after anything that may queue them)
     overrides = out.fdname_override
@@ -392,11 +426,12 @@ def replay(stream, cols: dict, mk: EventMaker, chunk: int = 1 << 16) -> Outputs:
                     if connect_x[et_] and res_l[i] is not None and res_l[i] < 0:
                         overrides[sbase + pos] = slow_field("fd.name", base + i, int(nums[base + i]), ev, t, cfd)
                         dirty = True
-                    key = (f.type, f.name)
+                    key = (f.type, f.name, f.role, f.l4proto)
                     s = fsnaps.get(key)
                     if s is None:
                         s = fsnaps[key] = len(out.fds)
-                        out.fds.append((sanitize(f.name), f.type))
+                        out.fds.append((sanitize(f.name), f.type, f.l4proto, f.role, bytes(f.sip or b""), f.sport,
+                                        bytes(f.dip or b""), f.dport))
                     o_fsnap[pos] = s
             if cfd is not None:
                 o_ctype[pos] = cfd.type
@@ -408,6 +443,17 @@ def replay(stream, cols: dict, mk: EventMaker, chunk: int = 1 << 16) -> Outputs:
                 o_lat[pos] = None
             elif old:
                 o_lat[pos] = t.latency
+            if taps is not None and et_ in taps:
+                ev = ev or mk(base + i)
+                if type(t.enter) is int:
+                    t.enter = mk(t.enter)
+                n = len(threads)
+                got = taps[et_](stream, Rendered(int(nums[base + i]), ev, EventContext(t, cfd, -1, 0, 0)))
+                if len(threads) != n:
+                    snap_cache.clear()
+                if got is not None:
+                    out.taps.setdefault(et_, []).append((sbase + pos, got))
+                dirty = True
         pos = -1
         sbase += nshow
         for lst, vals in ((out.tsnap, o_tsnap), (out.fdnum, o_fdnum), (out.fsnap, o_fsnap),
@@ -419,4 +465,4 @@ def replay(stream, cols: dict, mk: EventMaker, chunk: int = 1 << 16) -> Outputs:
     return out
 
 
-__all__ = ["replay", "Outputs", "EventMaker", "type_tables"]
+__all__ = ["replay", "Outputs", "EventMaker", "maker_types", "type_tables", "THREAD_SNAPSHOT", "FD_SNAPSHOT"]

@@ -101,6 +101,7 @@ class StateEngine:
         self.machine: md.MachineInfo | None = None
         self.server_ports: set[int] = set()
         self.interfaces: list[md.Interface] = []
+        self._ipv4_memo: dict = {}
         self._fds_to_remove: list[tuple[ThreadInfo, int]] = []
         self._tid_to_remove: int | None = None
         self._names = [
@@ -125,6 +126,7 @@ class StateEngine:
                     t.cwd += "/"
         if sec.interfaces:
             self.interfaces = list(sec.interfaces)
+            self._ipv4_memo = {}
         # libsinsp loads the proc list's fds, thread by thread in proc-list order, through one
         # sinsp_fdinfo_t whose sockinfo union is never cleared
         union = bytearray(40)
@@ -182,8 +184,11 @@ class StateEngine:
             return None
         return self.fd_table(t).get(fd)
 
-    def add_fd(self, t: ThreadInfo, fd: int, f: FdInfo) -> FdInfo:
-        f = f.copy()
+    def add_fd(self, t: ThreadInfo, fd: int, f: FdInfo, fresh: bool = False) -> FdInfo:
+        """Put a copy of ``f`` in the thread's fd table (``fresh``: ``f`` was made for this call and
+        is shared with nothing, so it goes in as it is)."""
+        if not fresh:
+            f = f.copy()
         self.fd_table(t)[fd] = f
         t.lastevent_fd = fd
         return f
@@ -542,18 +547,20 @@ class StateEngine:
             flags = 0
         if name is None:
             return
+        if fd is None or fd < 0:
+            if info.name in ("openat", "openat2"):
+                self._dirfd_base(t, name, dirfd if dirfd is not None else AT_FDCWD, ctx)   # sets ctx.fdinfo
+            return
         if info.name in ("openat", "openat2"):
             base = self._dirfd_base(t, name, dirfd if dirfd is not None else AT_FDCWD, ctx)
         else:
             base = self.cwd(t)
         full = concat_paths(base, name)
-        if fd is None or fd < 0:
-            return
         flags = flags or 0
         f = FdInfo(md.FD_DIRECTORY if flags & O_DIRECTORY else md.FD_FILE_V2, full)
         f.openflags = flags
         f.dev = dev or 0
-        ctx.fdinfo = self.add_fd(t, fd, f)
+        ctx.fdinfo = self.add_fd(t, fd, f, fresh=True)
         ctx.fd = fd
 
     def _dirfd_base(self, t: ThreadInfo, name: str, dirfd: int, ctx: EventContext) -> str:
@@ -605,7 +612,7 @@ class StateEngine:
             f = FdInfo(md.FD_NETLINK)
         else:
             return
-        ctx.fdinfo = self.add_fd(t, fd, f)
+        ctx.fdinfo = self.add_fd(t, fd, f, fresh=True)
         ctx.fd = fd
 
     def _bind_exit(self, ev: Event, ctx: EventContext) -> None:
@@ -703,7 +710,7 @@ class StateEngine:
             return
         f.name = socktuple_name(tup)
         f.role = ROLE_SERVER
-        ctx.fdinfo = self.add_fd(t, fd, f)
+        ctx.fdinfo = self.add_fd(t, fd, f, fresh=True)
         ctx.fd = fd
 
     def _close_enter(self, ev: Event, ctx: EventContext) -> None:
@@ -785,7 +792,15 @@ class StateEngine:
 
     def _infer_ipv4(self, dest: bytes) -> bytes:
         """sinsp_network_interfaces::infer_ipv4_address: the interface with that address, else one on
-        its subnet, else the first that is not 127.0.0.1, else 0.0.0.0."""
+        its subnet, else the first that is not 127.0.0.1, else 0.0.0.0 (remembered per address while
+        the interface list stays the same)."""
+        memo = self._ipv4_memo
+        r = memo.get(dest)
+        if r is None:
+            r = memo[dest] = self._infer_ipv4_uncached(bytes(dest))
+        return r
+
+    def _infer_ipv4_uncached(self, dest: bytes) -> bytes:
         ifs = [(bytes(i.addr), bytes(i.netmask or bytes(4))) for i in self.interfaces if len(i.addr) == 4]
         for addr, _ in ifs:
             if addr == dest:

@@ -1,6 +1,7 @@
 """Threads, file descriptors and their names, as libsinsp keeps them (scap-format.md §6)."""
 from __future__ import annotations
 
+import operator
 import posixpath
 
 from ..parsers import metadata as md
@@ -73,8 +74,8 @@ class FdInfo:
 
     def copy(self) -> FdInfo:
         n = FdInfo.__new__(FdInfo)
-        for s in FdInfo.__slots__:
-            setattr(n, s, getattr(self, s))
+        for s, v in zip(_FD_SLOTS, _fd_values(self), strict=True):
+            setattr(n, s, v)
         return n
 
     def typechar(self, head: bool = False) -> str:
@@ -104,6 +105,10 @@ class FdInfo:
         n = 4 if self.type == md.FD_IPV4_SOCK else 16
         return tuple_text(bytes(self.sip or bytes(n))[:n].ljust(n, b"\0"), self.sport,
                           bytes(self.dip or bytes(n))[:n].ljust(n, b"\0"), self.dport)
+
+
+_FD_SLOTS = FdInfo.__slots__
+_fd_values = operator.attrgetter(*_FD_SLOTS)
 
 
 class ThreadInfo:

@@ -1,0 +1,202 @@
+"""What the fast load knows besides the frame: per row, the thread and fd snapshot the state held; the
+snapshot tables; where each row's parameters lie in the capture; and what the load-time taps recorded.
+
+Analyses use it to answer from the loaded capture instead of replaying it again:
+
+    side = side_of(cap.events)          # None when the frame did not come from the fast loader
+    side.threads.loc[side.tsnap[rows]]  # the process and thread of each row, as the state knew them
+    side.payloads(rows, "data")         # parameter bytes, read from the mapped file when asked for
+
+Taps are registered by the analyses (``register_tap``) and run during the load's ordered pass on the
+few events they ask for (exec, chdir ...), with the state as it was at that event: a tap returns what
+it wants kept, or None.
+"""
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+
+from ..parsers import eventtable as et
+from .params import Params
+from .replay import FD_SNAPSHOT, THREAD_SNAPSHOT
+
+
+@dataclass(frozen=True)
+class Tap:
+    """A function run during the load on the shown events whose type name is in ``events`` (exit
+    events only when ``exits_only``): ``fn(stream, rendered)`` -> a value to keep, or None."""
+    name: str
+    events: frozenset[str]
+    fn: Callable
+    exits_only: bool = True
+
+
+_TAPS: dict[str, Tap] = {}
+
+
+def register_tap(name: str, events: set[str] | frozenset[str], fn: Callable, *, exits_only: bool = True) -> None:
+    """Run ``fn`` during every later fast load (replaces a tap of the same name)."""
+    _TAPS[name] = Tap(name, frozenset(events), fn, exits_only)
+
+
+def tap_table(table: et.EventTable) -> dict[int, Callable] | None:
+    """Event type id -> one function running every registered tap on that type, returning a dict of
+    tap name -> value (or None when no tap kept anything)."""
+    by_type: dict[int, list[Tap]] = {}
+    for tap in _TAPS.values():
+        for e in table.events:
+            if e.name in tap.events and (e.id % 2 == 1 or not tap.exits_only) and e.id > 1:
+                by_type.setdefault(e.id, []).append(tap)
+    if not by_type:
+        return None
+
+    def runner(taps: list[Tap]) -> Callable:
+        def run(stream, item):
+            got = {}
+            for tap in taps:
+                v = tap.fn(stream, item)
+                if v is not None:
+                    got[tap.name] = v
+            return got or None
+        return run
+    return {t: runner(taps) for t, taps in by_type.items()}
+
+
+@dataclass
+class Hidden:
+    """The events the frame leaves out (procinfo, container and user records, dropped-flagged events,
+    the container descriptions that lead the file ...), in file order: time, type id, thread id, their
+    parameters, and ``before``: how many frame rows come before each (to merge them back in order)."""
+    ts: np.ndarray
+    etype: np.ndarray
+    tid: np.ndarray
+    params: Params
+    before: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.ts)
+
+    def ints(self, table: et.EventTable, idx: np.ndarray, name: str, signed: bool = True):
+        """Integer parameter ``name`` of hidden events ``idx``: (values, valid)."""
+        idx = np.asarray(idx, dtype=np.int64)
+        pidx = np.array([e.param_index(name) for e in table.events], dtype=np.int64)
+        j = pidx[self.etype[idx].astype(np.int64)]
+        vals = np.zeros(len(idx), dtype=np.int64)
+        valid = np.zeros(len(idx), dtype=bool)
+        for k in np.unique(j[j >= 0]).tolist():
+            m = np.flatnonzero(j == k)
+            vals[m], valid[m] = self.params.ints(idx[m], k, signed)
+        return vals, valid
+
+
+@dataclass
+class Side:
+    """The fast load's by-products for the rows of one frame (see the module docstring).
+
+    Attributes:
+        tsnap: per row, the thread snapshot id (index into ``threads``), -1 when the event has no thread.
+        fsnap: per row, the fd snapshot id (index into ``fds``); -1 when the event is not about an fd,
+            -2 when its fd was not in the table.
+        thread_rows: THREAD_SNAPSHOT tuples, one per snapshot id.
+        fd_rows: FD_SNAPSHOT tuples, one per snapshot id.
+        params: where each row's parameters are (framing of the mapped capture).
+        etype: per row, the event type id (of the profile's table).
+        table: the profile's event table.
+        taps: tap name -> list of (row position, value), in capture order.
+        hidden: the events that are not rows (None on a narrowed Side).
+    """
+    tsnap: np.ndarray
+    fsnap: np.ndarray
+    thread_rows: list
+    fd_rows: list
+    params: Params
+    etype: np.ndarray
+    table: et.EventTable
+    taps: dict[str, list] = field(default_factory=dict)
+    hidden: Hidden | None = None
+
+    @cached_property
+    def threads(self) -> pd.DataFrame:
+        """One row per thread snapshot (columns THREAD_SNAPSHOT)."""
+        return pd.DataFrame.from_records(self.thread_rows, columns=list(THREAD_SNAPSHOT))
+
+    @cached_property
+    def fds(self) -> pd.DataFrame:
+        """One row per fd snapshot (columns FD_SNAPSHOT; ``type`` is libscap's fd type id)."""
+        return pd.DataFrame.from_records(self.fd_rows, columns=list(FD_SNAPSHOT))
+
+    def param_index(self, rows: np.ndarray, name: str) -> np.ndarray:
+        """Per row, the index of the parameter called ``name`` in its event type (-1 when it has none)."""
+        idx = np.array([e.param_index(name) for e in self.table.events], dtype=np.int64)
+        return idx[self.etype[rows].astype(np.int64)]
+
+    def locate(self, rows: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """(byte offset in the capture, length) of parameter ``name`` of each row; length -1 where
+        the event has no such parameter (0 where it is there and empty)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        j = self.param_index(rows, name)
+        pos = np.zeros(len(rows), dtype=np.int64)
+        length = np.full(len(rows), -1, dtype=np.int64)
+        for k in np.unique(j[j >= 0]).tolist():
+            m = np.flatnonzero(j == k)
+            p, n = self.params.locate(rows[m], k)
+            present = self.params.nparams[rows[m]] > k
+            pos[m], length[m] = p, np.where(present, n, -1)
+        return pos, length
+
+    def payloads(self, rows: np.ndarray, name: str = "data") -> list[bytes | None]:
+        """The bytes of parameter ``name`` of each row (None where the event has no such parameter),
+        copied out of the mapped capture now."""
+        pos, length = self.locate(rows, name)
+        u8 = self.params.v["u8"]
+        return [None if n < 0 else u8[p:p + n].tobytes() for p, n in zip(pos.tolist(), length.tolist(), strict=True)]
+
+    def ints(self, rows: np.ndarray, name: str, signed: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """Integer parameter ``name`` of each row, as Params.ints reads it: (values, valid)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        j = self.param_index(rows, name)
+        vals = np.zeros(len(rows), dtype=np.int64)
+        valid = np.zeros(len(rows), dtype=bool)
+        for k in np.unique(j[j >= 0]).tolist():
+            m = np.flatnonzero(j == k)
+            vals[m], valid[m] = self.params.ints(rows[m], k, signed)
+        return vals, valid
+
+    def take(self, rows: np.ndarray) -> Side:
+        """The side data of rows ``rows`` of the frame, in that order (for a narrowed capture)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        where = np.full(len(self.tsnap), -1, dtype=np.int64)
+        where[rows] = np.arange(len(rows))
+        taps = {}
+        for name, vals in self.taps.items():
+            kept = [(int(where[r]), v) for r, v in vals if where[r] >= 0]
+            taps[name] = kept
+        return Side(self.tsnap[rows], self.fsnap[rows], self.thread_rows, self.fd_rows, self.params.take(rows),
+                    self.etype[rows], self.table, taps)
+
+
+# frame -> its side data, for as long as the frame lives
+_SIDES: dict[int, tuple[weakref.ref, Side]] = {}
+
+
+def attach(df: pd.DataFrame, side: Side) -> None:
+    key = id(df)
+    _SIDES[key] = (weakref.ref(df, lambda _r, key=key: _SIDES.pop(key, None)), side)
+
+
+def side_of(df: pd.DataFrame | None) -> Side | None:
+    """The side data of a frame the fast loader built (None for any other frame, copies included)."""
+    if df is None:
+        return None
+    got = _SIDES.get(id(df))
+    if got is None or got[0]() is not df:
+        return None
+    return got[1]
+
+
+__all__ = ["Side", "Hidden", "Tap", "register_tap", "tap_table", "side_of", "attach"]
