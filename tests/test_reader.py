@@ -455,3 +455,29 @@ def test_tiny_event_block_as_the_last_bytes_of_the_file(tmp_path, btype):
     p = write(tmp_path, make_capture(2) + block(btype, b""))
     items, r = read_all(p)
     assert len(events_of(items)) == 2 and r.counts["corrupt_events"] == 1
+
+
+def test_big_gzip_inflates_into_a_mapped_temporary_file(tmp_path, monkeypatch):
+    """Past the spill limit the inflated bytes go to an unlinked temporary file that is mapped, so
+    memory stays bounded; the events read are the same as from the plain file."""
+    import mmap
+
+    import pandas as pd
+
+    from scapinspect.capture import Capture
+    from scapinspect.parsers.reader import ScapReader
+    src = Path(__file__).resolve().parents[1] / "sample_captures" / "curl_http.scap"
+    gz = tmp_path / "curl_http.scap.gz"
+    gz.write_bytes(gzip.compress(src.read_bytes()))
+    monkeypatch.setenv("SCAPINSPECT_SPILL_MB", "0.01")
+    r = ScapReader(str(gz))
+    try:
+        assert isinstance(r.buf, mmap.mmap) and r.compressed
+        assert bytes(r.buf) == src.read_bytes()
+    finally:
+        r.close()
+    pd.testing.assert_frame_equal(Capture(str(gz)).events, Capture(str(src)).events)
+    monkeypatch.setenv("SCAPINSPECT_SPILL_MB", "1000")
+    r = ScapReader(str(gz))
+    assert isinstance(r.buf, bytearray)
+    r.close()

@@ -22,6 +22,7 @@ import os
 import re
 import stat
 import struct
+import tempfile
 import zlib
 from collections import Counter
 from collections.abc import Iterator
@@ -168,21 +169,63 @@ def load_bytes(path: str, *, max_ratio: float | None = None) -> tuple[object, li
     return ld.buf, warnings, ld.compressed
 
 
-def _inflate(f, size: int, max_ratio: float, path: str) -> tuple[bytearray, tuple[str, str] | None]:
-    """Inflate every gzip member; returns the bytes and what stopped the stream early, if anything.
+SPILL_BYTES = 256 << 20     # inflated gzip past this goes to a temporary file, mapped like a plain capture
+
+
+def _spill_limit() -> int:
+    """SCAPINSPECT_SPILL_MB overrides SPILL_BYTES (MiB; for tests and small machines)."""
+    v = os.environ.get("SCAPINSPECT_SPILL_MB")
+    try:
+        return max(0, int(float(v) * (1 << 20))) if v else SPILL_BYTES
+    except ValueError:
+        return SPILL_BYTES
+
+
+class _Spill:
+    """Where inflated bytes go: memory first, then (past the spill limit) an unlinked temporary file
+    that is memory-mapped at the end, so a capture bigger than RAM can still be read."""
+
+    def __init__(self) -> None:
+        self.mem = bytearray()
+        self.file = None
+        self.size = 0
+        self.limit = _spill_limit()
+
+    def write(self, data: bytes) -> None:
+        self.size += len(data)
+        if self.file is None:
+            self.mem += data
+            if len(self.mem) > self.limit:
+                self.file = tempfile.TemporaryFile(prefix="scapinspect-", suffix=".scap")
+                self.file.write(self.mem)
+                self.mem = bytearray()
+        else:
+            self.file.write(data)
+
+    def result(self):
+        if self.file is None:
+            return self.mem
+        with self.file:
+            self.file.flush()
+            return mmap.mmap(self.file.fileno(), 0, access=mmap.ACCESS_READ)
+
+
+def _inflate(f, size: int, max_ratio: float, path: str) -> tuple[object, tuple[str, str] | None]:
+    """Inflate every gzip member; returns the bytes (a bytearray, or a map of a temporary file for
+    big captures) and what stopped the stream early, if anything.
 
     Output is bounded by ``max_ratio`` times the compressed size: a gzip bomb stops with CaptureTooLarge
     before it is allocated. Zero padding after a member is skipped, as gzip(1) does.
     """
     limit = int(max(size, 1) * max_ratio)
-    out = bytearray()
+    out = _Spill()
     d = None
     while True:
         chunk = f.read(1 << 20)
         if not chunk:
             if d is not None and not d.eof:
-                return out, ("truncated", f"gzip stream ends early after {len(out)} decompressed bytes")
-            return out, None
+                return out.result(), ("truncated", f"gzip stream ends early after {out.size} decompressed bytes")
+            return out.result(), None
         while chunk:
             if d is None or d.eof:
                 if d is not None:
@@ -191,10 +234,10 @@ def _inflate(f, size: int, max_ratio: float, path: str) -> tuple[bytearray, tupl
                         break
                 d = zlib.decompressobj(16 + zlib.MAX_WBITS)     # the first, or a concatenated, member
             try:
-                out += d.decompress(chunk, max(1, limit + 1 - len(out)))
+                out.write(d.decompress(chunk, max(1, limit + 1 - out.size)))
             except zlib.error as e:
-                return out, ("corrupt", f"gzip data corrupt after {len(out)} decompressed bytes ({e})")
-            if len(out) > limit:
+                return out.result(), ("corrupt", f"gzip data corrupt after {out.size} decompressed bytes ({e})")
+            if out.size > limit:
                 raise CaptureTooLarge(
                     f"gzip data inflates past {max_ratio:g}x its compressed size ({size} bytes); "
                     "raise the limit (inspect --max-ratio N) to read it", path=path, offset=limit)
