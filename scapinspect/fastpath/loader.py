@@ -30,7 +30,7 @@ from .replay import (
     replay,
     type_tables,
 )
-from .side import Hidden, Side, attach, tap_table
+from .side import Hidden, Side, _Framed, attach, tap_table
 from .walk import Blocks, Unsupported, views, walk
 
 DETECT_EVENTS = 20000
@@ -63,6 +63,54 @@ def header_walk(path: str) -> np.ndarray:
         return b.etype
     finally:
         reader.close()
+
+
+def facts(path: str, strict: bool = False) -> tuple[Section, int, int | None, int | None, dict[str, int]]:
+    """What ``Capture.info`` reports, from the vectorised walk (no event is decoded): the first
+    section, the number of events the reader yields, the first and last event time, and the reader's
+    counts (unknown event types, events with more parameters than the table, empty parameters).
+    Raises Unsupported where the reference reader is needed (damage, several sections ...)."""
+    reader = ScapReader(str(path), strict=strict)
+    try:
+        sec = _first_section(reader)
+        v = views(reader.buf)
+        b = walk(reader.buf, reader.position, v)
+        p = Params(b, reader.table, v)
+        keep = np.flatnonzero(p.keep)
+        counts: dict[str, int] = {}
+        unknown = len(p.keep) - len(keep)
+        if unknown:
+            counts["unknown_events"] = unknown
+        known = np.array([len(e.params) for e in reader.table.events], dtype=np.int64)
+        n = p.nparams[keep].astype(np.int64)
+        extra = int((n > known[b.etype[keep]]).sum())
+        if extra:
+            counts["extra_params"] = extra
+        empty = _zero_lengths(p, keep, n)
+        if empty:
+            counts["empty_params"] = empty
+        ts = b.ts[keep]
+        first = int(ts[0]) if len(ts) else None
+        last = int(ts[-1]) if len(ts) else None
+        return sec, len(keep), first, last, counts
+    finally:
+        reader.close()
+
+
+def _zero_lengths(p: Params, idx: np.ndarray, n: np.ndarray) -> int:
+    """How many parameters of events ``idx`` (with ``n`` parameters each) have length 0."""
+    total = 0
+    step = 1 << 18
+    for k in range(0, len(idx), step):
+        ev, cnt = idx[k:k + step], n[k:k + step]
+        reps = np.repeat(np.arange(len(ev)), cnt)
+        j = np.arange(len(reps)) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+        w = p.width[ev].astype(np.int64)[reps]
+        pos = p.lens_start[ev][reps] + w * j
+        u16, u32 = p.v["u16"], p.v["u32"]
+        vals = np.where(w == 2, u16[np.minimum(pos, len(u16) - 1)], u32[np.minimum(pos, len(u32) - 1)])
+        total += int((vals == 0).sum())
+    return total
 
 
 def _first_section(reader: ScapReader) -> Section:
@@ -100,30 +148,31 @@ def _load(path: str, compat: str | None, strict: bool) -> pd.DataFrame:
         v = views(reader.buf)
         b = walk(reader.buf, reader.position, v)
         p = Params(b, reader.table, v)
-        b.evoff = b.elen = b.version = b.nparams = None     # framed: no longer needed
+        b.elen = b.nparams = None     # framed: no longer needed
         if compat is None:
             compat = detect(b, p)
         prof = profile(compat)
         kept = np.flatnonzero(p.keep & (b.etype < prof.max_event))
         stream = EventStream(reader, prof)
         stream.state.load_section(sec)
-        cols, shown = _columns(b, p, kept, prof, stream)
-        blk = kept[shown]
-        hid = np.ones(len(kept), dtype=bool)
-        hid[shown] = False
-        hid = np.flatnonzero(hid)
-        hidden = Hidden(b.ts[kept[hid]], b.etype[kept[hid]], b.tid[kept[hid]], p.take(kept[hid]),
-                        np.searchsorted(shown, hid))
-        del hid
-        # keep only what the shown rows need while the pass runs
-        b = Blocks(off=None, evoff=None, version=None, cpu=b.cpu[blk], flags=None, ts=b.ts[blk],
-                   tid=b.tid[blk], elen=None, etype=b.etype[blk], nparams=None)
-        p = p.take(blk)
-        del kept
         taps = tap_table(prof.table)
         st = stream.state
         need = maker_types(st.table, prof.table, st._handlers, st.modern, taps)
-        out = replay(stream, cols, EventMaker(reader.mv, cols, need), taps=taps)
+        cols, shown = _columns(b, p, kept, prof, stream, need)
+        blk = kept[shown]
+        p = p.take(blk)                 # the whole framing goes first: the peak of the load is here
+        hid = np.ones(len(kept), dtype=bool)
+        hid[shown] = False
+        hid = kept[hid]
+        del kept
+        hidden = Hidden(v, b.evoff[hid], b.version[hid], reader.table,
+                        np.searchsorted(blk, hid).astype(np.int32))
+        del hid
+        rows = _Framed(v, b.evoff[blk], b.version[blk], reader.table)
+        # keep only what the shown rows need while the pass runs
+        b = Blocks(off=None, evoff=None, version=None, cpu=b.cpu[blk], flags=None, ts=b.ts[blk],
+                   tid=b.tid[blk], elen=None, etype=b.etype[blk], nparams=None)
+        out = replay(stream, cols, EventMaker(reader.mv, *cols.pop("maker")), taps=taps)
         del cols
         df = _frame(b, p, np.arange(len(blk)), shown + 1, prof, out)
         tapped: dict[str, list] = {}
@@ -131,14 +180,15 @@ def _load(path: str, compat: str | None, strict: bool) -> pd.DataFrame:
                                key=lambda x: x[0]):
             for name, v in got.items():
                 tapped.setdefault(name, []).append((pos, v))
-        attach(df, Side(out.tsnap.astype(np.int32), out.fsnap.astype(np.int32), out.threads, out.fds, p,
-                        b.etype, prof.table, tapped, hidden))
+        attach(df, Side(out.tsnap.astype(np.int32), out.fsnap.astype(np.int32), out.threads, out.fds, rows,
+                        prof.table, tapped, hidden))
         return df
     finally:
         reader.close()
 
 
-def _columns(b: Blocks, p: Params, kept: np.ndarray, prof: Profile, stream) -> tuple[dict, np.ndarray]:
+def _columns(b: Blocks, p: Params, kept: np.ndarray, prof: Profile, stream,
+             need: np.ndarray) -> tuple[dict, np.ndarray]:
     """The pass's input, one entry per event that may have an effect, and the shown events (indices
     into ``kept``)."""
     state = stream.state
@@ -174,12 +224,19 @@ def _columns(b: Blocks, p: Params, kept: np.ndarray, prof: Profile, stream) -> t
     fdarg = _param_by_type(n, p, kp, tp, uses_fd[tp], fdloc)
     need_res = np.isin(hmode[tp], (2, 4)) | connect_x[tp]
     res0 = _param_by_type(n, p, kp, tp, need_res, np.zeros(len(exitloc), dtype=np.int64))
+    # the events whose Event the pass may build: their header and framing, packed for EventMaker
+    sel = np.flatnonzero(need[tp])
+    ks = kp[sel]
+    maker = {"type": tp[sel].astype(np.int16), "tid": b.tid[ks], "ts": b.ts[ks], "cpu": b.cpu[ks],
+             "flags": b.flags[ks], "off": b.off[ks], "nparams": p.nparams[ks], "width": p.width[ks],
+             "lens_start": p.lens_start[ks], "data_start": p.data_start[ks]}
+    slot = np.full(n, -1, dtype=np.int32)
+    slot[sel] = np.arange(len(sel), dtype=np.int32)
+    del sel, ks
     cols = {
-        "type": tp.astype(np.int16), "tid": b.tid[kp], "ts": b.ts[kp],
-        "cpu": b.cpu[kp], "flags": b.flags[kp], "off": b.off[kp],
-        "nparams": p.nparams[kp], "width": p.width[kp], "lens_start": p.lens_start[kp],
-        "data_start": p.data_start[kp], "fd": fdarg, "res0": res0,
-        "visible": ~hidden[pidx], "num": pidx + 1,
+        "type": tp.astype(np.int16), "tid": b.tid[kp], "ts": b.ts[kp], "fd": fdarg, "res0": res0,
+        "visible": ~hidden[pidx], "num": (pidx + 1).astype(np.int32 if n < 2**31 - 1 else np.int64),
+        "maker": (maker, slot),
     }
     return cols, np.flatnonzero(~hidden)
 

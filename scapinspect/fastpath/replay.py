@@ -108,29 +108,21 @@ def type_tables(state_table: et.EventTable, prof_table: et.EventTable, handlers:
 
 
 class EventMaker:
-    """Builds the reader's ``Event`` for one pass event, on demand, from the ``cols`` arrays ``off``,
+    """Builds the reader's ``Event`` for one pass event, on demand, from the header and framing of
+    the pass events whose type may need one (``maker_types``): ``cols`` holds the arrays ``off``,
     ``ts``, ``tid``, ``cpu``, ``type``, ``flags``, ``nparams``, ``width``, ``lens_start`` and
-    ``data_start``, packed into one record array for the events whose type ``need`` marks (only those
-    may be asked for: see ``maker_types``); ``cols`` loses the arrays only the maker reads."""
+    ``data_start`` of those events only, and ``slot`` maps a pass event to its entry (-1: none)."""
 
     _FIELDS = ("nparams", "width", "data_start", "lens_start", "off", "ts", "tid", "cpu", "type", "flags")
-    _PASS = ("type", "tid", "ts")        # what the pass itself reads
 
-    def __init__(self, mv, cols: dict, need: np.ndarray | None = None):
+    def __init__(self, mv, cols: dict, slot: np.ndarray):
         self.mv = mv
-        types = cols["type"]
-        sel = np.flatnonzero(need[types]) if need is not None else np.arange(len(types))
-        # one record per such event: ndarray.item(k) gives all its fields as Python ints in one call
-        rec = np.empty(len(sel), dtype=[(k, cols[k].dtype) for k in self._FIELDS])
+        # one record per event: ndarray.item(k) gives all its fields as Python ints in one call
+        rec = np.empty(len(cols["type"]), dtype=[(k, cols[k].dtype) for k in self._FIELDS])
         for k in self._FIELDS:
-            rec[k] = cols[k][sel]
+            rec[k] = cols.pop(k)
         self._item = rec.item
-        slot = np.full(len(types), -1, dtype=np.int64)
-        slot[sel] = np.arange(len(sel))
         self._slot = slot
-        for k in self._FIELDS:
-            if k not in self._PASS:
-                del cols[k]
         self._unpack: dict[tuple[int, int], object] = {}
 
     def __call__(self, i: int) -> Event:

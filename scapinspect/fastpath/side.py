@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
@@ -24,6 +24,7 @@ import pandas as pd
 from ..parsers import eventtable as et
 from .params import Params
 from .replay import FD_SNAPSHOT, THREAD_SNAPSHOT
+from .walk import Blocks
 
 
 @dataclass(frozen=True)
@@ -67,22 +68,66 @@ def tap_table(table: et.EventTable) -> dict[int, Callable] | None:
     return {t: runner(taps) for t, taps in by_type.items()}
 
 
-@dataclass
-class Hidden:
-    """The events the frame leaves out (procinfo, container and user records, dropped-flagged events,
-    the container descriptions that lead the file ...), in file order: time, type id, thread id, their
-    parameters, and ``before``: how many frame rows come before each (to merge them back in order)."""
-    ts: np.ndarray
-    etype: np.ndarray
-    tid: np.ndarray
-    params: Params
-    before: np.ndarray
+def reframe(v: dict, evoff: np.ndarray, version: np.ndarray, table: et.EventTable) -> tuple[Blocks, Params]:
+    """The header fields and parameter framing of the events whose headers start at ``evoff`` (with
+    header ``version`` 1 or 2), read again from the mapped capture: the side data keeps 9 bytes per
+    event instead of the whole framing, and frames them again when an analysis asks."""
+    u16, u32, u64 = v["u16"], v["u32"], v["u64"]
+    evoff = np.asarray(evoff, dtype=np.int64)
+    nparams = np.full(len(evoff), -1, dtype=np.int64)
+    v2 = version == 2
+    if v2.any():
+        nparams[v2] = u32[evoff[v2] + 22]
+    b = Blocks(off=None, evoff=evoff, version=version, cpu=None, flags=None, ts=u64[evoff], tid=u64[evoff + 8],
+               elen=u32[evoff + 16], etype=u16[evoff + 20], nparams=nparams)
+    return b, Params(b, table, v)
+
+
+class _Framed:
+    """Events known by where their headers are; their fields and framing are read on first use."""
+
+    def __init__(self, v: dict, evoff: np.ndarray, version: np.ndarray, table: et.EventTable):
+        self._v, self.evoff, self.version, self._table = v, evoff, version, table
 
     def __len__(self) -> int:
-        return len(self.ts)
+        return len(self.evoff)
+
+    @cached_property
+    def _framing(self) -> tuple[Blocks, Params]:
+        return reframe(self._v, self.evoff, self.version, self._table)
+
+    @property
+    def params(self) -> Params:
+        """Where each event's parameters are."""
+        return self._framing[1]
+
+    @property
+    def etype(self) -> np.ndarray:
+        """Event type ids."""
+        return self._framing[0].etype
+
+    @property
+    def ts(self) -> np.ndarray:
+        return self._framing[0].ts
+
+    @property
+    def tid(self) -> np.ndarray:
+        return self._framing[0].tid
+
+
+class Hidden(_Framed):
+    """The events the frame leaves out (procinfo, container and user records, dropped-flagged events,
+    the container descriptions that lead the file ...), in file order: ``ts``, ``etype``, ``tid``,
+    ``params`` (read on first use), and ``before``: how many frame rows come before each (to merge
+    them back in order)."""
+
+    def __init__(self, v: dict, evoff: np.ndarray, version: np.ndarray, table: et.EventTable,
+                 before: np.ndarray):
+        super().__init__(v, evoff, version, table)
+        self.before = before
 
     def ints(self, table: et.EventTable, idx: np.ndarray, name: str, signed: bool = True):
-        """Integer parameter ``name`` of hidden events ``idx``: (values, valid)."""
+        """Integer parameter ``name`` (as ``table`` names them) of hidden events ``idx``: (values, valid)."""
         idx = np.asarray(idx, dtype=np.int64)
         pidx = np.array([e.param_index(name) for e in table.events], dtype=np.int64)
         j = pidx[self.etype[idx].astype(np.int64)]
@@ -94,7 +139,6 @@ class Hidden:
         return vals, valid
 
 
-@dataclass
 class Side:
     """The fast load's by-products for the rows of one frame (see the module docstring).
 
@@ -104,21 +148,29 @@ class Side:
             -2 when its fd was not in the table.
         thread_rows: THREAD_SNAPSHOT tuples, one per snapshot id.
         fd_rows: FD_SNAPSHOT tuples, one per snapshot id.
-        params: where each row's parameters are (framing of the mapped capture).
-        etype: per row, the event type id (of the profile's table).
+        rows: the rows' events in the capture (``params``, ``etype`` ... read on first use).
         table: the profile's event table.
         taps: tap name -> list of (row position, value), in capture order.
         hidden: the events that are not rows (None on a narrowed Side).
     """
-    tsnap: np.ndarray
-    fsnap: np.ndarray
-    thread_rows: list
-    fd_rows: list
-    params: Params
-    etype: np.ndarray
-    table: et.EventTable
-    taps: dict[str, list] = field(default_factory=dict)
-    hidden: Hidden | None = None
+
+    def __init__(self, tsnap: np.ndarray, fsnap: np.ndarray, thread_rows: list, fd_rows: list, rows: _Framed,
+                 table: et.EventTable, taps: dict[str, list] | None = None, hidden: Hidden | None = None):
+        self.tsnap, self.fsnap = tsnap, fsnap
+        self.thread_rows, self.fd_rows = thread_rows, fd_rows
+        self.rows, self.table = rows, table
+        self.taps = taps or {}
+        self.hidden = hidden
+
+    @property
+    def params(self) -> Params:
+        """Where each row's parameters are in the mapped capture."""
+        return self.rows.params
+
+    @property
+    def etype(self) -> np.ndarray:
+        """Per row, the event type id (of the profile's table)."""
+        return self.rows.etype
 
     @cached_property
     def threads(self) -> pd.DataFrame:
@@ -176,8 +228,8 @@ class Side:
         for name, vals in self.taps.items():
             kept = [(int(where[r]), v) for r, v in vals if where[r] >= 0]
             taps[name] = kept
-        return Side(self.tsnap[rows], self.fsnap[rows], self.thread_rows, self.fd_rows, self.params.take(rows),
-                    self.etype[rows], self.table, taps)
+        sub = _Framed(self.rows._v, self.rows.evoff[rows], self.rows.version[rows], self.rows._table)
+        return Side(self.tsnap[rows], self.fsnap[rows], self.thread_rows, self.fd_rows, sub, self.table, taps)
 
 
 # frame -> its side data, for as long as the frame lives
@@ -199,4 +251,4 @@ def side_of(df: pd.DataFrame | None) -> Side | None:
     return got[1]
 
 
-__all__ = ["Side", "Hidden", "Tap", "register_tap", "tap_table", "side_of", "attach"]
+__all__ = ["Side", "Hidden", "reframe", "Tap", "register_tap", "tap_table", "side_of", "attach"]
