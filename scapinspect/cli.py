@@ -27,7 +27,8 @@ class _Main(click.Group):
 def main(max_ratio: float | None) -> None:
     """Inspect sysdig/Falco .scap captures: events, commands, connections and I/O.
 
-    `inspect FILE` opens the terminal UI on FILE; `inspect` alone opens a bundled sample.
+    `inspect FILE` opens the terminal UI on FILE (`--cache`: keep its events in the capture cache, see
+    `inspect cache`); `inspect` alone opens a bundled sample.
     """
     if max_ratio is not None:
         import os
@@ -56,10 +57,16 @@ def sample_capture() -> str:
 
 @main.command("tui", hidden=True)
 @click.argument("capture", required=False, type=click.Path())
-def tui_cmd(capture: str | None) -> None:
+@click.option("--cache/--no-cache", default=None,
+              help="keep the event frame in the capture cache for the next open (default: SCAPINSPECT_CACHE)")
+def tui_cmd(capture: str | None, cache: bool | None) -> None:
     """Open the terminal UI."""
+    import os
+
     from .parsers.reader import ScapReader
 
+    if cache is not None:       # the TUI's Capture follows the environment
+        os.environ["SCAPINSPECT_CACHE"] = "1" if cache else "0"
     path = capture or sample_capture()
     try:
         ScapReader(path).close()       # a bad file is a one-line error, before the screen changes
@@ -124,6 +131,7 @@ def fields_cmd(prefix: str) -> None:
 def _register() -> None:
     """Subcommands that live in their own modules."""
     from .cli_analyses import echo_cmd, spy_users_cmd
+    from .cli_cache import cache_cmd
     from .cli_more import connections_cmd, http_cmd, summary_cmd
     from .cli_report import export_cmd, report_cmd
     from .cli_views import view_cmd
@@ -137,6 +145,7 @@ def _register() -> None:
     main.add_command(report_cmd, "report")
     main.add_command(export_cmd, "export")
     main.add_command(write_cmd, "write")
+    main.add_command(cache_cmd, "cache")
 
 
 _register()
