@@ -11,6 +11,8 @@ file; ``load_events(..., fallback=False)`` raises ``Unsupported`` there.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
@@ -37,13 +39,14 @@ DETECT_EVENTS = 20000
 
 
 def load_events(path: str, *, compat: str | None = None, strict: bool = False,
-                fallback: bool = True) -> pd.DataFrame:
+                fallback: bool = True, progress: Progress | None = None) -> pd.DataFrame:
     """The events sysdig prints, one row each, with capture.DEFAULT_COLUMNS (and evt.time).
 
     ``compat`` is "0.29" or "0.41" (detected from the capture when None), as in ``Capture``.
+    ``progress(done, total)`` is told now and then how far the load is, in events of the file.
     """
     try:
-        return _load(str(path), compat, strict)
+        return _load(str(path), compat, strict, progress)
     except Unsupported:
         if not fallback:
             raise
@@ -141,12 +144,19 @@ def detect(b: Blocks, p: Params) -> str:
     return "0.41" if exits.any() and newer.any() else "0.29"
 
 
-def _load(path: str, compat: str | None, strict: bool) -> pd.DataFrame:
+# progress(done, total): events of the file accounted for so far
+Progress = Callable[[int, int], None]
+# the share of the load before the ordered pass (walk, framing, columns), and the pass's own share
+_BEFORE_PASS, _PASS = 0.3, 0.6
+
+
+def _load(path: str, compat: str | None, strict: bool, progress: Progress | None = None) -> pd.DataFrame:
     reader = ScapReader(path, strict=strict)
     try:
         sec = _first_section(reader)
         v = views(reader.buf)
         b = walk(reader.buf, reader.position, v)
+        total = len(b.etype)
         p = Params(b, reader.table, v)
         b.elen = b.nparams = None     # framed: no longer needed
         if compat is None:
@@ -172,7 +182,13 @@ def _load(path: str, compat: str | None, strict: bool) -> pd.DataFrame:
         # keep only what the shown rows need while the pass runs
         b = Blocks(off=None, evoff=None, version=None, cpu=b.cpu[blk], flags=None, ts=b.ts[blk],
                    tid=b.tid[blk], elen=None, etype=b.etype[blk], nparams=None)
-        out = replay(stream, cols, EventMaker(reader.mv, *cols.pop("maker")), taps=taps)
+        tell = None
+        if progress is not None:
+            progress(int(total * _BEFORE_PASS), total)
+
+            def tell(done: int, of: int) -> None:
+                progress(int(total * (_BEFORE_PASS + _PASS * done / max(of, 1))), total)
+        out = replay(stream, cols, EventMaker(reader.mv, *cols.pop("maker")), taps=taps, progress=tell)
         del cols
         df = _frame(b, p, np.arange(len(blk)), shown + 1, prof, out)
         tapped: dict[str, list] = {}
@@ -180,6 +196,8 @@ def _load(path: str, compat: str | None, strict: bool) -> pd.DataFrame:
                                key=lambda x: x[0]):
             for name, v in got.items():
                 tapped.setdefault(name, []).append((pos, v))
+        if progress is not None:
+            progress(total, total)
         attach(df, Side(out.tsnap.astype(np.int32), out.fsnap.astype(np.int32), out.threads, out.fds, rows,
                         prof.table, tapped, hidden))
         return df

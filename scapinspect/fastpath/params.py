@@ -124,8 +124,9 @@ class Params:
     def ints(self, idx: np.ndarray, k: int, signed: bool = True) -> tuple[np.ndarray, np.ndarray]:
         """Parameter ``k`` of events ``idx`` read as parsers.params.as_int reads it: (values, valid).
 
-        Widths 1/2/4/8 are read as such, longer values by their first 8 bytes; absent, empty or odd
-        widths are invalid (None)."""
+        Widths 1/2/4/8 are read as such, longer values by their first 8 bytes, odd widths (3, 5, 6, 7:
+        damaged or hostile input) as unsigned little-endian over their bytes; absent or empty
+        parameters are invalid (None)."""
         pos, length = self.locate(idx, k)
         val = np.zeros(len(idx), dtype=np.int64)
         valid = np.zeros(len(idx), dtype=bool)
@@ -136,5 +137,14 @@ class Params:
             if m.any():
                 arr = v[sname] if signed else v[uname]
                 val[m] = arr[pos[m]].astype(np.int64)
+                valid[m] = True
+        for width in (3, 5, 6, 7):
+            m = np.flatnonzero(length == width)
+            if len(m):
+                u8 = v["u8"]
+                acc = np.zeros(len(m), dtype=np.int64)
+                for k in range(width):
+                    acc |= u8[pos[m] + k].astype(np.int64) << (8 * k)
+                val[m] = acc
                 valid[m] = True
         return val, valid

@@ -165,7 +165,8 @@ def _optional(col: tuple, sl: slice) -> list:
     return arr.tolist()
 
 
-def replay(stream, cols: dict, mk: EventMaker, chunk: int = 1 << 16, taps: dict | None = None) -> Outputs:
+def replay(stream, cols: dict, mk: EventMaker, chunk: int = 1 << 16, taps: dict | None = None,
+           progress=None) -> Outputs:
     """Run the ordered pass over the events that may have an effect (``cols`` holds one entry per such
     event: ``type``, ``tid``, ``ts``, ``fd`` (the fd _reset reads), ``res0``, ``visible`` and ``num``,
     the optional integers as (values, valid) arrays).
@@ -173,7 +174,8 @@ def replay(stream, cols: dict, mk: EventMaker, chunk: int = 1 << 16, taps: dict 
     ``taps`` maps event types to functions called on each shown event of that type, right after the
     state has parsed it, as ``f(stream, Rendered)``; what they return (unless None) is kept in
     ``Outputs.taps`` with the event's row position. They see the state an analysis replaying the
-    capture would see at that event, for the price of the few events they ask for."""
+    capture would see at that event, for the price of the few events they ask for. ``progress(done,
+    total)`` is called after each chunk of pass events."""
     state = stream.state
     prof = stream.prof
     modern = state.modern
@@ -253,6 +255,8 @@ def replay(stream, cols: dict, mk: EventMaker, chunk: int = 1 << 16, taps: dict 
     # the loop below is inlined on purpose (one function, locals only): a call per event would cost
     # more than the work it does
     for base in range(0, nev, chunk):
+        if progress is not None:
+            progress(base, nev)
         # one chunk's columns as Python ints (bounded memory); g = base + i is the global index
         sl = slice(base, base + chunk)
         type_l, tid_l, ts_l = types[sl].tolist(), cols["tid"][sl].tolist(), cols["ts"][sl].tolist()
