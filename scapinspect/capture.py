@@ -10,6 +10,7 @@ and file descriptor as libsinsp knew them when the event happened.
 """
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -19,6 +20,7 @@ import pandas as pd
 
 from ._i64 import i64
 from ._text import table_texts
+from .analyzers import taps as _taps  # noqa: F401 - registers the analyses' load-time taps
 from .parsers.reader import ScapReader, Section
 from .render.events import EventStream, Rendered, detect_compat, profile
 from .state.fields import FieldContext, getter
@@ -72,11 +74,21 @@ class Capture:
     """A capture file, optionally narrowed by a filter and a time range."""
 
     def __init__(self, path: str, *, filter: str | None = None,  # noqa: A002 - the API word
-                 compat: str | None = None, strict: bool = False, _parent: Capture | None = None,
-                 _selection: np.ndarray | None = None):
+                 compat: str | None = None, strict: bool = False, cache: bool | str | None = None,
+                 _parent: Capture | None = None, _selection: np.ndarray | None = None):
+        """``cache``: keep the event frame in an on-disk index and read it from there when the capture
+        is opened again (True: the cache directory, "here": ``<capture>.siidx`` beside it, None:
+        as ``$SCAPINSPECT_CACHE`` says; see scapinspect.cache)."""
+        from . import cache as index
         self.path = str(path)
         self.strict = strict
-        self.compat = compat or (_parent.compat if _parent else detect_compat(self.path))
+        self.cache = _parent.cache if _parent else index.resolve_mode(cache)
+        self._detected = compat is None and _parent is None
+        # a valid entry also knows the detected profile: a cache hit skips the detection pass
+        self._cache_entry = None if _parent else index.lookup(self.path, compat, self.cache)
+        if compat is None and _parent is None:
+            compat = self._cache_entry.compat if self._cache_entry else detect_compat(self.path)
+        self.compat = compat or _parent.compat
         self._parent = _parent
         self._selection = _selection          # sorted evt.num values this capture keeps, or None for all
         self.warnings: list[str] = []
@@ -126,11 +138,32 @@ class Capture:
         """Every shown event, by the fast loader (None when the capture needs the reference path)."""
         if self._parent is not None:
             return self._parent._all_events
+        from . import cache as index
+        if self._cache_entry is not None and (df := index.read(self._cache_entry)) is not None:
+            self.warnings = self._cache_entry.warnings
+            return df
         from .fastpath import Unsupported, load_events
+        ident = index.identity(self.path) if self.cache else None   # of the bytes the load reads
         try:
-            return load_events(self.path, compat=self.compat, strict=self.strict, fallback=False)
+            df = load_events(self.path, compat=self.compat, strict=self.strict, fallback=False,
+                             progress=self.__dict__.pop("_load_progress", None))
         except Unsupported:
             return None
+        if ident is not None:
+            index.store(self.path, ident, df, self.compat, self._detected, self.warnings, self.cache)
+        return df
+
+    def load(self, progress: Callable[[int, int], None] | None = None) -> Capture:
+        """Run the fast load now (``cap.events`` does it when first asked), telling ``progress(done,
+        total)`` how far it is in events of the file; returns the capture. A capture the fast loader
+        cannot read (``fast_loaded`` False) is replayed when ``events`` is first asked for."""
+        root = self
+        while root._parent is not None:
+            root = root._parent
+        if "_all_events" not in root.__dict__:
+            root.__dict__["_load_progress"] = progress
+        _ = root._all_events
+        return self
 
     @cached_property
     def events(self) -> pd.DataFrame:
@@ -167,8 +200,21 @@ class Capture:
     # -- facts --------------------------------------------------------------------------------
     @cached_property
     def info(self) -> CaptureInfo:
-        reader = ScapReader(self.path, strict=self.strict)
+        """File, host, event count, time span and what the reader found (the vectorised walk when
+        the file allows it, else one pass of the reference reader)."""
+        from .fastpath import Unsupported
+        from .fastpath.loader import facts
         info = CaptureInfo(self.path, self.compat)
+        try:
+            sec, info.events, info.first_ts, info.last_ts, info.counts = facts(self.path, self.strict)
+        except Unsupported:
+            return self._read_info(info)
+        if sec.machine is not None:
+            info.hostname = sec.machine.hostname
+        return info
+
+    def _read_info(self, info: CaptureInfo) -> CaptureInfo:
+        reader = ScapReader(self.path, strict=self.strict)
         n = 0
         first = last = None
         try:
@@ -192,21 +238,81 @@ class Capture:
     # -- analyses -----------------------------------------------------------------------------
     def spy_users(self) -> pd.DataFrame:
         """Commands typed in shells (see scapinspect.analyzers.spy_users)."""
-        from .analyzers.spy_users import spy_users_frame
+        from .analyzers.spy_users import spy_frame_from_rows, spy_users_frame
+        side = self._side()
+        if side is not None:    # recorded while loading (analyzers/taps.py)
+            keep = self._kept_positions()
+            rows = side.taps.get("spy_users", [])
+            return spy_frame_from_rows([v for pos, v in rows if keep is None or keep[pos]])
         s, it = self.replay()
         return spy_users_frame(_StreamView(s, it))
 
+    @property
+    def fast_loaded(self) -> bool:
+        """Whether ``events`` comes from the fast loader (or its on-disk index) rather than a replay."""
+        return self._all_events is not None
+
+    def _side(self):
+        """The fast load's side data of the whole capture (fastpath.side), or None when the capture
+        needed the reference reader. A frame read from the on-disk index has none yet: one fast load
+        makes it (the rows are the same, row for row)."""
+        from .fastpath import Unsupported, load_events, side_of
+        from .fastpath.side import attach
+        root = self
+        while root._parent is not None:
+            root = root._parent
+        df = root._all_events
+        if df is None:
+            return None
+        with _SIDE_LOCK:
+            side = side_of(df)
+            if side is None:
+                try:
+                    fresh = load_events(root.path, compat=root.compat, strict=root.strict, fallback=False)
+                except Unsupported:
+                    return None
+                side = side_of(fresh)
+                if side is None or len(fresh) != len(df):
+                    return None
+                attach(df, side)
+        return side
+
+    def _kept_positions(self) -> np.ndarray | None:
+        """Per row of the whole capture's frame, whether this capture keeps it (None: all)."""
+        if self._selection is None:
+            return None
+        nums = self._all_events["evt.num"].to_numpy(dtype=np.int64)
+        return np.isin(nums, self._selection, assume_unique=True)
+
     def io_streams(self) -> pd.DataFrame:
-        """Reads and writes that moved bytes, with their payloads."""
+        """Reads and writes that moved bytes, with their payloads (analyzers.io_streams.io_events_frame).
+
+        Answered from the fast load's side data (analyzers/fast_io.py: the thread and fd each row had,
+        payloads read from the mapped capture) when there is some; else by a replay."""
+        from .analyzers.fast_io import io_frame
         from .analyzers.io_streams import io_events_frame
+        side = self._side()
+        if side is not None:
+            got = io_frame(self._all_events, side, self._kept_positions())
+            if got is not None:
+                return got
         s, it = self.replay()
         return io_events_frame(_StreamView(s, it))
 
-    def stream_payloads(self, key: str):
+    def stream_payloads(self, key: str | tuple[int, int]):
         """One connection or file reassembled in order, both directions: a list of
-        (time, direction, bytes, truncated) segments that shows itself as the conversation in Jupyter."""
+        (time, direction, bytes, truncated) segments that shows itself as the conversation in Jupyter.
+
+        ``key`` is an fd name or (pid, fd) (analyzers.io_streams.follow_stream); only the payloads of
+        that stream are read when the fast load's side data is there."""
+        from .analyzers.fast_io import follow_frame
         from .analyzers.io_streams import follow_stream
         from .capture_display import StreamSegments
+        side = self._side()
+        if side is not None:
+            frame = follow_frame(self._all_events, side, self._kept_positions(), key)
+            if frame is not None:
+                return StreamSegments(follow_stream(frame, key), key=key)
         s, it = self.replay()
         return StreamSegments(follow_stream(_StreamView(s, it), key), key=key)
 
@@ -251,14 +357,33 @@ class Capture:
         return capture_html(self)
 
     def connections(self) -> pd.DataFrame:
-        """One row per network connection (see scapinspect.analyzers.connections)."""
+        """One row per network connection (see scapinspect.analyzers.connections).
+
+        Computed from the fast load's side data (analyzers/fast_conn.py: only the connections already
+        open at the first kept event need a replay, up to that event); a full replay when there is no
+        side data or it cannot settle the answer."""
         from .analyzers.connections import connections_frame
+        from .analyzers.fast_conn import connections_frame_fast
+        side = self._side()
+        if side is not None:
+            got = connections_frame_fast(self, self._all_events, side, self._kept_positions())
+            if got is not None:
+                return got
         s, it = self.replay()
         return connections_frame(_StreamView(s, it))
 
     def http(self) -> pd.DataFrame:
-        """One row per HTTP request/response pair found in the I/O (see scapinspect.analyzers.http)."""
-        from .analyzers.http import http_frame
+        """One row per HTTP request/response pair found in the I/O (see scapinspect.analyzers.http).
+
+        With the fast load's side data, only the socket rows of the I/O frame are built (and only their
+        payloads read): the rows http_frame reads."""
+        from .analyzers.fast_io import io_frame
+        from .analyzers.http import SOCKET_TYPES, http_frame
+        side = self._side()
+        if side is not None:
+            io = io_frame(self._all_events, side, self._kept_positions(), fd_types=frozenset(SOCKET_TYPES))
+            if io is not None:
+                return http_frame(io)
         return http_frame(self)
 
     def summary(self, samples: int = 100) -> dict:
@@ -279,6 +404,9 @@ class Capture:
     def __repr__(self) -> str:
         sel = "" if self._selection is None else f", {len(self._selection)} events selected"
         return f"<Capture {self.path!r} ({self.compat}{sel})>"
+
+
+_SIDE_LOCK = threading.Lock()
 
 
 class _StreamView:
@@ -318,14 +446,17 @@ def _as_ns(t) -> int | None:
     return int(ts.value)
 
 
-def open(path: str, *, filter: str | None = None, compat: str | None = None) -> Capture:  # noqa: A001, A002
-    """Open a capture (plain or gzip)."""
-    return Capture(path, filter=filter, compat=compat)
+def open(path: str, *, filter: str | None = None, compat: str | None = None,  # noqa: A001, A002
+         cache: bool | str | None = None) -> Capture:
+    """Open a capture (plain or gzip); ``cache`` as in ``Capture``."""
+    return Capture(path, filter=filter, compat=compat, cache=cache)
 
 
-def read_scap(path: str, *, chunksize: int | None = None, columns: list[str] | None = None):
-    """The events of a capture as a DataFrame, or an iterator of DataFrames of ``chunksize`` rows."""
-    cap = Capture(path)
+def read_scap(path: str, *, chunksize: int | None = None, columns: list[str] | None = None,
+              cache: bool | str | None = None):
+    """The events of a capture as a DataFrame, or an iterator of DataFrames of ``chunksize`` rows
+    (``cache`` as in ``Capture``: it keeps the whole frame of the default columns)."""
+    cap = Capture(path, cache=cache)
     names = columns or DEFAULT_COLUMNS
     if chunksize is None:
         return cap.events if names == DEFAULT_COLUMNS else cap.fields(names)

@@ -6,9 +6,10 @@ closed and whose fd number is reused makes a new row; an unconnected UDP socket 
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from .._i64 import i64
@@ -272,25 +273,64 @@ def connections_frame(stream) -> pd.DataFrame:
 
     TCP sockets take their tuple from the state (libsinsp's fd info); UDP sockets from each event's own
     socket tuple when it has one, so that a server socket answering many peers gives one row per peer.
+
+    This is the reference: ``Capture.connections`` computes the same frame from the fast load's side
+    data (analyzers/fast_conn.py) and replays through here when it has none or is unsure.
     """
-    rows = list(iter_connections(stream))
-    cols: dict[str, list] = {c: [] for c in CONNECTION_COLUMNS}
-    for r in rows:
-        client, server = (r.remote, r.local) if r.local_is_server else (r.local, r.remote)
-        values = (
-            r.l4proto, client[0], client[1], server[0], server[1], r.local[0], r.local[1], r.remote[0],
-            r.remote[1], "inbound" if r.local_is_server else "outbound", r.pname, r.pid, r.cmdline, r.container,
-            r.fd, r.fdname, connection_name(client, server), r.first, r.last, r.bytes_in, r.bytes_out, r.ops,
-            "closed" if r.closed else "open", r.preexisting,
-        )
-        for c, v in zip(CONNECTION_COLUMNS, values, strict=True):
-            cols[c].append(v)
+    return rows_frame(iter_connections(stream))
+
+
+def rows_frame(rows: Iterable[_Row]) -> pd.DataFrame:
+    """The typed connections frame of accumulated rows (in order)."""
+    rows = list(rows)
+    return fields_frame(
+        l4proto=[r.l4proto for r in rows], local=[r.local for r in rows], remote=[r.remote for r in rows],
+        local_is_server=[r.local_is_server for r in rows], pname=[r.pname for r in rows],
+        pid=[r.pid for r in rows], cmdline=[r.cmdline for r in rows], container=[r.container for r in rows],
+        fd=[r.fd for r in rows], fdname=[r.fdname for r in rows], first=[r.first for r in rows],
+        last=[r.last for r in rows], bytes_in=[r.bytes_in for r in rows], bytes_out=[r.bytes_out for r in rows],
+        ops=[r.ops for r in rows], closed=[r.closed for r in rows], preexisting=[r.preexisting for r in rows])
+
+
+def fields_frame(*, l4proto: list, local: list, remote: list, local_is_server: list, pname: list, pid: list,
+                 cmdline: list, container: list, fd: list, fdname: list, first: list, last: list,
+                 bytes_in: list, bytes_out: list, ops: list, closed: list, preexisting: list) -> pd.DataFrame:
+    """The typed connections frame from one list per ``_Row`` field (one item per connection, in
+    order): what ``rows_frame`` and the fast path (analyzers/fast_conn.py) both build."""
+    srv = local_is_server
+    client = [rm if s else lc for s, lc, rm in zip(srv, local, remote, strict=True)]
+    server = [lc if s else rm for s, lc, rm in zip(srv, local, remote, strict=True)]
+    cols: dict[str, list] = {
+        "l4proto": l4proto,
+        "client.ip": [c[0] for c in client], "client.port": [c[1] for c in client],
+        "server.ip": [c[0] for c in server], "server.port": [c[1] for c in server],
+        "local.ip": [c[0] for c in local], "local.port": [c[1] for c in local],
+        "remote.ip": [c[0] for c in remote], "remote.port": [c[1] for c in remote],
+        "direction": ["inbound" if s else "outbound" for s in srv],
+        "proc.name": pname, "proc.pid": pid, "proc.cmdline": cmdline, "container": container,
+        "fd.num": fd, "fd.name": fdname,
+        "connection": [connection_name(c, v) for c, v in zip(client, server, strict=True)],
+        "first_seen": first, "last_seen": last, "bytes_in": bytes_in, "bytes_out": bytes_out,
+        "operations": ops, "state": ["closed" if c else "open" for c in closed], "preexisting": preexisting,
+    }
+    assert tuple(cols) == CONNECTION_COLUMNS
     return _typed(cols)
+
+
+def _int_values(v: list) -> list | np.ndarray:
+    """``i64(v)``, through numpy when every value is a plain int64 (the common case: no None, nothing
+    past 2**63)."""
+    if all(type(x) is int for x in v):
+        try:
+            return np.array(v, dtype=np.int64)
+        except OverflowError:
+            pass
+    return i64(v)
 
 
 def _typed(cols: dict[str, list]) -> pd.DataFrame:
     def times(v: list) -> pd.Series:
-        return pd.to_datetime(pd.Series(i64(v), dtype="Int64"), unit="ns", utc=True)
+        return pd.to_datetime(pd.Series(_int_values(v), dtype="Int64"), unit="ns", utc=True)
 
     ints = {"client.port", "server.port", "local.port", "remote.port", "proc.pid", "fd.num"}
     counts = {"bytes_in", "bytes_out", "operations"}
@@ -299,9 +339,9 @@ def _typed(cols: dict[str, list]) -> pd.DataFrame:
         if c in ("first_seen", "last_seen"):
             data[c] = times(v)
         elif c in ints:
-            data[c] = pd.Series(i64(v), dtype="Int64")
+            data[c] = pd.Series(_int_values(v), dtype="Int64")
         elif c in counts:
-            data[c] = pd.Series(i64(v), dtype="int64")
+            data[c] = pd.Series(_int_values(v), dtype="int64")
         elif c == "preexisting":
             data[c] = pd.Series(v, dtype="bool")
         elif c in ("l4proto", "direction", "state"):
@@ -311,4 +351,4 @@ def _typed(cols: dict[str, list]) -> pd.DataFrame:
     return pd.DataFrame(data, columns=list(CONNECTION_COLUMNS))
 
 
-__all__ = ["connections_frame", "iter_connections", "connection_name", "CONNECTION_COLUMNS"]
+__all__ = ["connections_frame", "rows_frame", "fields_frame", "iter_connections", "connection_name", "CONNECTION_COLUMNS"]

@@ -12,11 +12,13 @@ dpkt is used here only; everything leaving this module is our own types.
 """
 from __future__ import annotations
 
+import functools
 import io
 import re
 from dataclasses import dataclass, field
 
 import dpkt
+import numpy as np
 import pandas as pd
 
 SOCKET_TYPES = ("ipv4", "ipv6", "unix")
@@ -208,7 +210,26 @@ def _text(v) -> str | None:
 
 def parse_head(kind: str, head: bytes) -> dict:
     """A message head (complete, or cut by the capture) -> our fields. dpkt parses the start line and
-    the header lines separately, so that it never looks for a body the head only announces."""
+    the header lines separately, so that it never looks for a body the head only announces.
+
+    Heads of up to CACHED_HEAD bytes are parsed once and remembered (clients repeat the same request
+    head, servers the same response head, and dpkt costs some 20 us a head); the caller gets its own
+    copy of the fields."""
+    if len(head) <= CACHED_HEAD:
+        got = _parse_head_cached(kind, head)
+        return {**got, "headers": dict(got["headers"])}
+    return _parse_head(kind, head)
+
+
+CACHED_HEAD = 4096
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_head_cached(kind: str, head: bytes) -> dict:
+    return _parse_head(kind, head)
+
+
+def _parse_head(kind: str, head: bytes) -> dict:
     complete = head.endswith(END)
     line, sep, rest = head.partition(b"\r\n")
     if not complete and b"\r\n" in rest:
@@ -328,29 +349,54 @@ def http_frame(cap) -> pd.DataFrame:
     ``latency`` (request start to response start, as sysdig's httplog measures it) and ``duration``
     (request start to the response's last byte), ``truncated`` (the capture kept only part of either
     message) and ``complete`` (the response's end was seen).
+
+    The socket rows are grouped by (proc.pid, fd.num, fd.name) in the order each group first appears,
+    each group's rows kept in capture order (what ``groupby(sort=False)`` gives), with numpy codes and
+    plain lists rather than a pandas group per connection: tens of thousands of I/O rows stay cheap.
     """
     io = cap if isinstance(cap, pd.DataFrame) else cap.io_streams()
-    net = io[io["fd.type"].isin(SOCKET_TYPES)]
-    rows = []
+    net = np.flatnonzero(io["fd.type"].isin(SOCKET_TYPES).to_numpy(dtype=bool))
+    rows: list[dict] = []
     if len(net):
-        keys = ["proc.pid", "fd.num", "fd.name"]
-        ordered = net.assign(_ns=net["time"].astype("int64"), _i=range(len(net)))
-        for (pid, fd, name), g in ordered.groupby(keys, sort=False, dropna=False):
-            rows.extend(_connection_rows(g, pid, fd, name))
+        sub = io.iloc[net]
+        group = _group_codes([sub["proc.pid"], sub["fd.num"], sub["fd.name"]])
+        order = np.argsort(group, kind="stable")
+        cuts = np.flatnonzero(np.diff(group[order])) + 1
+        ns = sub["time"].astype("int64").tolist()
+        reading = (sub["direction"] == "read").to_numpy(dtype=bool).tolist()
+        data, res = sub["data"].tolist(), sub["res"].tolist()
+        pids, fds, names = sub["proc.pid"].tolist(), sub["fd.num"].tolist(), sub["fd.name"].tolist()
+        pnames = sub["proc.name"].tolist()
+        for g in np.split(order, cuts):
+            idx = g.tolist()
+            first = idx[0]
+            chunks: dict[bool, list] = {True: [], False: []}
+            for i in idx:
+                chunks[reading[i]].append((ns[i], data[i], res[i]))
+            rows.extend(_connection_rows(chunks[True], chunks[False], pnames[first], pids[first], fds[first],
+                                         names[first]))
     frame = pd.DataFrame(rows, columns=list(HTTP_COLUMNS))
     return _typed(frame).sort_values("time", kind="stable").reset_index(drop=True)
 
 
-def _connection_rows(g: pd.DataFrame, pid, fd, name) -> list[dict]:
-    g = g.sort_values("_i")
-    dirs = {}
-    for d in ("read", "write"):
-        part = g[g["direction"] == d]
-        dirs[d] = stream_messages(zip(part["_ns"], part["data"], part["res"], strict=True))
+def _group_codes(keys: list[pd.Series]) -> np.ndarray:
+    """One code per row for the tuple of ``keys`` values (missing values a value of their own), codes
+    numbered in the order the tuples first appear."""
+    combined = np.zeros(len(keys[0]), dtype=np.int64)
+    for k in keys:
+        codes, uniques = pd.factorize(k, use_na_sentinel=False)
+        # renumbered at each step, so the products stay below the number of rows squared
+        combined, _ = pd.factorize(combined * (len(uniques) + 1) + codes)
+    return combined.astype(np.int64)
+
+
+def _connection_rows(read: list, write: list, pname, pid, fd, name) -> list[dict]:
+    """The rows of one connection: ``read``/``write`` are its (ns, captured bytes, res) chunks in
+    capture order, one list per direction."""
+    dirs = {"read": stream_messages(read), "write": stream_messages(write)}
     reqs_w = [m for m in dirs["write"] if m.kind == "request"]
     reqs_r = [m for m in dirs["read"] if m.kind == "request"]
     out = []
-    pname = g["proc.name"].iloc[0]
     for side, reqs, resps in (("client", reqs_w, [m for m in dirs["read"] if m.kind == "response"]),
                               ("server", reqs_r, [m for m in dirs["write"] if m.kind == "response"])):
         if not reqs and not resps:

@@ -158,9 +158,13 @@ def io_events_frame(stream) -> pd.DataFrame:
 
     Columns: ``time`` (datetime64[ns, UTC]), ``direction`` (``read``/``write``), ``proc.name``,
     ``proc.pid``, ``thread.tid``, ``fd.num``, ``fd.type`` (``file``, ``ipv4``, ``unix``, ``pipe`` ...),
-    ``fd.name``, ``res`` (bytes the call moved), ``captured`` (payload bytes the capture kept: at most the
-    snaplen, 0 for calls without a data parameter) and ``data`` (the payload as ``bytes``).
+    ``fd.name`` (as the events frame and echo_fds show it: control characters dropped), ``res`` (bytes
+    the call moved), ``captured`` (payload bytes the capture kept: at most the snaplen, 0 for calls
+    without a data parameter) and ``data`` (the payload as ``bytes``).
     A row whose ``captured`` is below ``res`` was cut at the snaplen.
+
+    This is the reference: ``Capture.io_streams`` answers the same frame from the fast load's side
+    data (analyzers/fast_io.py) and replays through here only when it has none.
     """
     cols: dict[str, list] = {c: [] for c in IO_COLUMNS}
     for io in io_events(stream):
@@ -173,7 +177,7 @@ def io_events_frame(stream) -> pd.DataFrame:
         cols["thread.tid"].append(io.tid)
         cols["fd.num"].append(io.fd)
         cols["fd.type"].append(TYPE_NAMES.get(f.type) if f is not None else None)
-        cols["fd.name"].append(f.name if f is not None else None)
+        cols["fd.name"].append(sanitize(f.name) if f is not None else None)
         cols["res"].append(io.res)
         cols["captured"].append(len(data))
         cols["data"].append(data)

@@ -1,0 +1,225 @@
+"""The I/O analyses answered from the loaded capture instead of a second replay.
+
+``io_events_frame`` (analyzers/io_streams.py) replays the whole capture to learn, for every exit of a
+read/write-family call that moved bytes, the thread and the fd the state held at that moment. The fast
+load already recorded exactly that for every shown row (fastpath.side: a thread snapshot and an fd
+snapshot taken right after the state parsed the event), and the parameters (``res``, ``data``) are still
+in the mapped capture. So the frame is a handful of numpy takes, and the payloads are copied out only
+for the rows asked for.
+
+The fd snapshots keep names as the events frame shows them (control characters dropped), which is
+what ``io_events_frame`` gives too. Integer parameters are read as ``parsers.params.as_int`` reads them
+(``param_ints``: odd widths included), not as ``Params.ints`` does.
+
+The reference stays the definition: tests/test_fast_analyses.py holds the two equal on every capture,
+and ``io_frame`` returns None (the caller then replays) for a capture whose rows fall outside what the
+snapshots describe (a row of an I/O type the pass did not treat as fd-related) or on anything it did
+not expect.
+"""
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .._i64 import i64
+from ..fastpath.side import Side
+from ..parsers import eventtable as et
+from ..state.model import TYPE_NAMES
+from .io_streams import IO_COLUMNS
+
+IO_FLAGS = et.EF_READS_FROM_FD | et.EF_WRITES_TO_FD
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class IoTypes:
+    """Per event type of a profile table: is it an I/O exit io_events takes, does it read."""
+    io_exit: np.ndarray     # bool: an exit flagged as reading or writing an fd
+    reads: np.ndarray       # bool: EF_READS_FROM_FD (copy_file_range is both: a read)
+    res_idx: np.ndarray     # int: the index of the "res" parameter, -1 when there is none
+
+
+_TYPES: dict[int, tuple[et.EventTable, IoTypes]] = {}
+
+
+def io_types(table: et.EventTable) -> IoTypes:
+    """The per-type tables of ``table`` (computed once per table)."""
+    got = _TYPES.get(id(table))
+    if got is not None and got[0] is table:
+        return got[1]
+    ev = table.events
+    io_exit = np.array([e.id % 2 == 1 and bool(e.flags & IO_FLAGS) for e in ev], dtype=bool)
+    reads = np.array([bool(e.flags & et.EF_READS_FROM_FD) for e in ev], dtype=bool)
+    res_idx = np.array([e.param_index("res") for e in ev], dtype=np.int64)
+    t = IoTypes(io_exit, reads, res_idx)
+    _TYPES[id(table)] = (table, t)
+    return t
+
+
+def param_ints(params, rows: np.ndarray, k: int | np.ndarray, signed: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Integer parameter ``k`` (one index, or one per row) of frame rows ``rows`` as
+    ``parsers.params.as_int`` reads it: (values, valid). Widths 1, 2, 4 and 8 as such, odd widths
+    (damaged input) little-endian unsigned over the bytes there are, longer ones by their first 8
+    bytes; absent or empty parameters are invalid. u64 values wrap to int64 (as ``i64`` does)."""
+    rows = np.asarray(rows, dtype=np.int64)
+    ks = np.broadcast_to(np.asarray(k, dtype=np.int64), rows.shape)
+    pos = np.zeros(len(rows), dtype=np.int64)
+    length = np.zeros(len(rows), dtype=np.int64)
+    for j in np.unique(ks[ks >= 0]).tolist():
+        m = np.flatnonzero(ks == j)
+        pj, lj = params.locate(rows[m], j)
+        pos[m], length[m] = pj, np.where(params.nparams[rows[m]] > j, lj, 0)
+    v = params.v
+    vals = np.zeros(len(rows), dtype=np.int64)
+    for width, (sname, uname) in ((1, ("i8", "u8")), (2, ("i16", "u16")), (4, ("i32", "u32"))):
+        m = length == width
+        if m.any():
+            vals[m] = (v[sname] if signed else v[uname])[pos[m]].astype(np.int64)
+    m = length >= 8
+    if m.any():
+        vals[m] = (v["i64"] if signed else v["u64"])[pos[m]].astype(np.int64)
+    odd = np.flatnonzero(np.isin(length, (3, 5, 6, 7)))
+    if len(odd):
+        u8 = v["u8"]
+        acc = np.zeros(len(odd), dtype=np.int64)
+        for j in range(7):
+            m = length[odd] > j
+            acc[m] |= u8[pos[odd][m] + j].astype(np.int64) << (8 * j)
+        vals[odd] = acc
+    return vals, length > 0
+
+
+def io_rows(side: Side, keep: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """Positions (in the whole capture's frame) of the I/O exits io_events takes, and their ``res``:
+    exits flagged as reading or writing whose ``res`` parameter is > 0, among the rows ``keep`` says
+    the capture keeps (None: all)."""
+    types = io_types(side.table)
+    cand = types.io_exit[side.etype]
+    if keep is not None:
+        cand &= keep
+    rows = np.flatnonzero(cand)
+    res, valid = param_ints(side.params, rows, types.res_idx[side.etype[rows]])
+    moved = valid & (res > 0)
+    return rows[moved], res[moved]
+
+
+def _lookup(values: list, extra: int) -> np.ndarray:
+    """``values`` as an object array with ``extra`` Nones appended, so that snapshot ids -1 (and -2)
+    index a None."""
+    arr = np.empty(len(values) + extra, dtype=object)
+    arr[:len(values)] = values
+    return arr
+
+
+def _or_none(fn: Callable) -> Callable:
+    """``fn``, returning None (the caller then replays) instead of raising on input it did not expect:
+    a shortcut that fails must not fail the analysis."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except Exception:   # noqa: BLE001
+            log.debug("%s failed, replaying", fn.__name__, exc_info=True)
+            return None
+    return wrapper
+
+
+@_or_none
+def io_frame(df: pd.DataFrame, side: Side, keep: np.ndarray | None, *, with_data: bool = True,
+             rows: np.ndarray | None = None, fd_types: frozenset[str] | None = None) -> pd.DataFrame | None:
+    """``io_events_frame`` of the capture whose whole frame is ``df`` (with side data ``side``),
+    narrowed to the rows ``keep`` marks; None when a row is outside what the snapshots describe.
+
+    ``with_data`` False leaves ``data`` empty (b"") and ``captured`` 0, for callers that select rows
+    first and fetch payloads after (``fill_data``); ``rows`` may be passed precomputed (from
+    ``io_rows``; then ``keep`` is ignored); ``fd_types`` keeps only the rows whose ``fd.type`` is one
+    of those names (what ``http_frame`` reads: it skips the payloads of the other rows).
+    """
+    if rows is None:
+        rows, res = io_rows(side, keep)
+    else:
+        res, _ = param_ints(side.params, rows, io_types(side.table).res_idx[side.etype[rows]])
+    fsnap = side.fsnap[rows].astype(np.int64)
+    if (fsnap == -1).any():
+        # an I/O row the pass did not treat as fd-related: its fd is not in the snapshots
+        return None
+    fds = side.fd_rows
+    ftypes = _lookup([TYPE_NAMES.get(f[1]) for f in fds], 2)
+    if fd_types is not None:
+        wanted = np.array([t in fd_types for t in ftypes.tolist()], dtype=bool)
+        m = wanted[fsnap]
+        rows, res, fsnap = rows[m], res[m], fsnap[m]
+    tsnap = side.tsnap[rows].astype(np.int64)
+    types = io_types(side.table)
+    etype = side.etype[rows].astype(np.int64)
+    threads = side.thread_rows
+    comm = _lookup([t[1] for t in threads], 1)[tsnap]
+    pid_v = np.array(i64([t[0] for t in threads] + [0]), dtype=np.int64)[tsnap]
+    has_t = tsnap >= 0
+    fname = _lookup([f[0] for f in fds], 2)[fsnap]
+    ftype = ftypes[fsnap]
+    fdnum = df["fd.num"].to_numpy(dtype=np.int64, na_value=-1)[rows]
+    fdnum = np.where(has_t, fdnum, -1)
+    ts = df["evt.rawtime"].to_numpy(dtype=np.int64)[rows]
+    tid = df["thread.tid"].to_numpy(dtype=np.int64)[rows]
+    reads = types.reads[etype]
+    n = len(rows)
+    if with_data:
+        data = side.payloads(rows, "data")
+        data_arr = np.empty(n, dtype=object)
+        data_arr[:] = [d if d is not None else b"" for d in data]
+        captured = np.fromiter((len(d) for d in data_arr), dtype=np.int64, count=n)
+    else:
+        data_arr = np.empty(n, dtype=object)
+        data_arr[:] = [b""] * n
+        captured = np.zeros(n, dtype=np.int64)
+    return pd.DataFrame({
+        "time": pd.to_datetime(pd.Series(ts, dtype="int64"), unit="ns", utc=True),
+        "direction": pd.Series(pd.Categorical.from_codes(np.where(reads, 0, 1), categories=["read", "write"])),
+        "proc.name": pd.Series(comm, dtype="object"),
+        "proc.pid": pd.Series(pd.arrays.IntegerArray(pid_v, ~has_t)),
+        "thread.tid": pd.Series(tid, dtype="int64"),
+        "fd.num": pd.Series(fdnum, dtype="int64"),
+        "fd.type": pd.Series(ftype, dtype="object"),
+        "fd.name": pd.Series(fname, dtype="object"),
+        "res": pd.Series(res, dtype="int64"),
+        "captured": pd.Series(captured, dtype="int64"),
+        "data": pd.Series(data_arr, dtype="object"),
+    }, columns=list(IO_COLUMNS))
+
+
+def fill_data(frame: pd.DataFrame, side: Side, rows: np.ndarray) -> pd.DataFrame:
+    """``frame`` (rows ``rows`` of an ``io_frame(..., with_data=False)``) with its payloads read."""
+    data = side.payloads(rows, "data")
+    arr = np.empty(len(rows), dtype=object)
+    arr[:] = [d if d is not None else b"" for d in data]
+    out = frame.copy()
+    out["data"] = pd.Series(arr, dtype="object", index=frame.index)
+    out["captured"] = pd.Series([len(d) for d in arr], dtype="int64", index=frame.index)
+    return out
+
+
+@_or_none
+def follow_frame(df: pd.DataFrame, side: Side, keep: np.ndarray | None,
+                 key: str | tuple[int, int]) -> pd.DataFrame | None:
+    """The rows of ``io_frame`` that ``follow_stream(frame, key)`` reads, with their payloads (only
+    theirs are read); None when ``io_frame`` is None."""
+    rows, _ = io_rows(side, keep)
+    meta = io_frame(df, side, None, with_data=False, rows=rows)
+    if meta is None:
+        return None
+    if isinstance(key, tuple):
+        pid, fd = key
+        sel = ((meta["proc.pid"] == pid) & (meta["fd.num"] == fd)).fillna(False).to_numpy(dtype=bool)
+    else:
+        sel = (meta["fd.name"] == key).to_numpy(dtype=bool)
+    idx = np.flatnonzero(sel)
+    return fill_data(meta.iloc[idx], side, rows[idx])
+
+
+__all__ = ["io_frame", "io_rows", "follow_frame", "fill_data", "io_types", "IoTypes"]
