@@ -31,6 +31,7 @@ from ..state import engine as eng
 from ..state.engine import EventContext, sanitize
 from ..state.fields import FIELDS, FieldContext
 from ..state.model import CL_CLONE_FILES, CL_IS_MAIN_THREAD
+from ..state.tracking import match_runc
 
 # handlers that change only fds (they may create a main-thread placeholder: checked separately)
 _THREAD_HANDLERS = ("_clone_exit", "_execve_exit", "_procexit", "_setuid_exit", "_setgid_exit",
@@ -56,11 +57,12 @@ class Outputs:
     threads: list = field(default_factory=list)    # snapshot id -> THREAD_SNAPSHOT values
     fds: list = field(default_factory=list)        # snapshot id -> FD_SNAPSHOT values
     taps: dict = field(default_factory=dict)       # event type -> [(row position, what the tap returned)]
+    eof_threads: list = field(default_factory=list)   # the thread table at the end, THREAD_SNAPSHOT values
 
 
 # what a thread snapshot records (the first six are the frame's proc.* columns)
 THREAD_SNAPSHOT = ("pid", "comm", "ppid", "exe", "args", "user", "tid", "vtid", "vpid", "container_id",
-                   "tty", "loginuid", "uid")
+                   "tty", "loginuid", "uid", "runc")    # runc: tracking.match_runc of its cgroups
 # what an fd snapshot records (ip addresses as bytes, b"" for other fds)
 FD_SNAPSHOT = ("name", "type", "l4proto", "role", "sip", "sport", "dip", "dport")
 
@@ -229,15 +231,25 @@ def replay(stream, cols: dict, mk: EventMaker, chunk: int = 1 << 16, taps: dict 
             snap_cache.clear()
         return v
 
+    runc_of: dict[tuple, object] = {}
+
+    def snap_key(t, ppid) -> tuple:
+        cg = tuple(t.cgroups) if t.cgroups else ()
+        runc = runc_of.get(cg, 0)
+        if runc == 0:
+            runc = runc_of[cg] = match_runc(list(cg)) if cg else None
+        return (t.pid, t.comm, ppid, t.exe, " ".join(t.args), user_name(t.uid), t.tid, t.vtid, t.vpid,
+                t.container_id, t.tty, t.loginuid, t.uid, runc)
+
+    def main_ppid(t):
+        if t.tid == t.pid or t.flags & CL_IS_MAIN_THREAD:
+            return t.ptid
+        m = threads.get(t.pid)
+        return m.ptid if m is not None else None
+
     def thread_snap(t):
         """The snapshot id of what the proc.* getters return for ``t`` now."""
-        if t.tid == t.pid or t.flags & CL_IS_MAIN_THREAD:
-            ppid = t.ptid
-        else:
-            m = threads.get(t.pid)
-            ppid = m.ptid if m is not None else None
-        key = (t.pid, t.comm, ppid, t.exe, " ".join(t.args), user_name(t.uid), t.tid, t.vtid, t.vpid,
-               t.container_id, t.tty, t.loginuid, t.uid)
+        key = snap_key(t, main_ppid(t))
         s = tsnaps.get(key)
         if s is None:
             s = tsnaps[key] = len(out.threads)
@@ -422,7 +434,7 @@ def replay(stream, cols: dict, mk: EventMaker, chunk: int = 1 << 16, taps: dict 
                     if connect_x[et_] and res_l[i] is not None and res_l[i] < 0:
                         overrides[sbase + pos] = slow_field("fd.name", base + i, int(nums[base + i]), ev, t, cfd)
                         dirty = True
-                    key = (f.type, f.name, f.role, f.l4proto)
+                    key = (f.type, f.name, f.role, f.l4proto, f.sport, f.dport)
                     s = fsnaps.get(key)
                     if s is None:
                         s = fsnaps[key] = len(out.fds)
@@ -455,6 +467,7 @@ def replay(stream, cols: dict, mk: EventMaker, chunk: int = 1 << 16, taps: dict 
         for lst, vals in ((out.tsnap, o_tsnap), (out.fdnum, o_fdnum), (out.fsnap, o_fsnap),
                           (out.latency, o_lat), (out.ctype, o_ctype)):
             lst.append(np.fromiter(vals, dtype=np.int64, count=len(vals)))
+    out.eof_threads = [snap_key(t, main_ppid(t)) for t in threads.values()]
     for name in ("tsnap", "fdnum", "fsnap", "latency", "ctype"):
         parts = getattr(out, name)
         setattr(out, name, np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64))

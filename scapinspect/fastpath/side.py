@@ -98,21 +98,21 @@ class _Framed:
 
     @property
     def params(self) -> Params:
-        """Where each event's parameters are."""
+        """Where each event's parameters are (framed on first use)."""
         return self._framing[1]
 
-    @property
+    @cached_property
     def etype(self) -> np.ndarray:
-        """Event type ids."""
-        return self._framing[0].etype
+        """Event type ids (read from the headers)."""
+        return self._v["u16"][self.evoff + 20]
 
-    @property
+    @cached_property
     def ts(self) -> np.ndarray:
-        return self._framing[0].ts
+        return self._v["u64"][self.evoff]
 
-    @property
+    @cached_property
     def tid(self) -> np.ndarray:
-        return self._framing[0].tid
+        return self._v["u64"][self.evoff + 8]
 
 
 class Hidden(_Framed):
@@ -152,11 +152,15 @@ class Side:
         table: the profile's event table.
         taps: tap name -> list of (row position, value), in capture order.
         hidden: the events that are not rows (None on a narrowed Side).
+        eof_threads: the thread table at the end of the file, in table order, as THREAD_SNAPSHOT
+            tuples (None on a narrowed Side).
     """
 
     def __init__(self, tsnap: np.ndarray, fsnap: np.ndarray, thread_rows: list, fd_rows: list, rows: _Framed,
-                 table: et.EventTable, taps: dict[str, list] | None = None, hidden: Hidden | None = None):
+                 table: et.EventTable, taps: dict[str, list] | None = None, hidden: Hidden | None = None,
+                 eof_threads: list | None = None):
         self.tsnap, self.fsnap = tsnap, fsnap
+        self.eof_threads = eof_threads
         self.thread_rows, self.fd_rows = thread_rows, fd_rows
         self.rows, self.table = rows, table
         self.taps = taps or {}
