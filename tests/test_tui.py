@@ -13,7 +13,15 @@ import pytest
 
 from scapinspect.capture import Capture
 from scapinspect.views.catalog import TAB_BY_ID
-from scapinspect.views.compute import SYSCALL_COLUMNS, drill_for, histogram, load_frames, rebin
+from scapinspect.views.compute import (
+    PENDING,
+    SYSCALL_COLUMNS,
+    EventInfo,
+    drill_for,
+    histogram,
+    load_frames,
+    rebin,
+)
 from scapinspect.views.frames import cell_text, column_text, find_mask, sort_order
 from scapinspect.views.overview import overview
 from scapinspect.views.scope import DrillStep, Scope, quote
@@ -117,9 +125,31 @@ def test_histogram_and_rebin():
 
 
 @needs_curl
-def test_load_frames_is_the_capture_api_in_one_replay(curl):
+def test_load_frames_cuts_the_syscall_list_from_the_fast_frame_and_fills_evt_info_after(curl):
     fresh = Capture(str(CURL))
-    events, syscalls = load_frames(fresh)
+    events, syscalls, pending = load_frames(fresh)
+    assert pending and fresh.fast_loaded
+    pd.testing.assert_frame_equal(events, curl.events)
+    assert fresh.events is events
+    assert syscalls["evt.info"].isna().all()
+    info = EventInfo(fresh)
+    get = info.getter(syscalls)
+    assert get(0) == PENDING
+    assert info.fill()
+    assert get(0) != PENDING
+    info.apply(syscalls)
+    pd.testing.assert_frame_equal(syscalls, curl.fields(SYSCALL_COLUMNS))
+    # a narrowed list finds its rows by evt.num
+    part = syscalls.iloc[5:9].reset_index(drop=True)
+    assert [info.getter(part)(i) for i in range(4)] == part["evt.info"].tolist()
+
+
+@needs_curl
+def test_load_frames_replays_once_when_the_fast_loader_cannot(curl, monkeypatch):
+    fresh = Capture(str(CURL))
+    monkeypatch.setattr(Capture, "fast_loaded", property(lambda self: False))
+    events, syscalls, pending = load_frames(fresh)
+    assert not pending
     pd.testing.assert_frame_equal(events, curl.events)
     pd.testing.assert_frame_equal(syscalls, curl.fields(SYSCALL_COLUMNS))
     assert fresh.events is events          # left in the cache: no second replay
@@ -682,3 +712,21 @@ async def test_snapshot(name, keys):
         path.parent.mkdir(exist_ok=True)
         path.write_text(got, encoding="utf-8")
     assert got == path.read_text(encoding="utf-8"), f"screen differs from {path} (see the diff above)"
+
+
+@needs_curl
+@pytest.mark.asyncio
+async def test_a_focus_message_that_arrives_after_a_tab_switch_does_not_switch_back(curl):
+    """The Overview focuses its first tile when the capture has loaded; a digit key pressed before
+    that focus message is handled must win (the stale message used to switch back)."""
+    app = make(CURL)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.show_tab("overview")
+        await settle(pilot)
+        app.set_focus(None)
+        app.overview_tab.focus_first()            # the pane's Focused message is now queued
+        app.show_tab("syscalls")                  # and the user switches before it is handled
+        await settle(pilot)
+        assert app.active_tab == "syscalls"
+        assert app.tab_widget("syscalls").table.has_focus

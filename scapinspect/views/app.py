@@ -27,6 +27,7 @@ from .header import Breadcrumbs, CaptureHeader, LoadBar
 from .help import HelpScreen
 from .messages import (
     CaptureOpened,
+    InfoProgress,
     LoadFailed,
     LoadProgress,
     ScopeReady,
@@ -35,12 +36,13 @@ from .messages import (
     TabReady,
 )
 from .scope import DrillStep, FilterUnavailable, Scope, check_filter
-from .tabs import OverviewTab, StreamsTab, TableTab, Tile, ViewsTab
+from .tabs import OverviewTab, StreamsTab, TableTab, Tabs, Tile, ViewsTab
 from .text import markup_safe, visible
 from .timeline import Timeline
 
 if TYPE_CHECKING:
     from ..capture import Capture
+    from .compute import EventInfo
     from .session import ScopeData
 
 # numpy, pandas and the capture reader load in the first worker, after the window has painted
@@ -89,6 +91,7 @@ class InspectApp(App[None]):
         self._shown_scope = Scope()
         self._pending: set[tuple] = set()
         self._busy = workers.Busy()
+        self.event_info: EventInfo | None = None   # the Syscalls list's evt.info, filling in the background
 
     # -- layout --------------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -96,7 +99,7 @@ class InspectApp(App[None]):
         yield LoadBar(id="loadbar")
         yield FilterBar(id="filter")
         yield Breadcrumbs(id="crumbs")
-        with TabbedContent(id="tabs"):
+        with Tabs(id="tabs"):
             for spec in TABS:
                 with TabPane(spec.title, id=f"tab-{spec.id}"):
                     if spec.id == "overview":
@@ -161,12 +164,13 @@ class InspectApp(App[None]):
     def busy_threads(self) -> int:
         return self._busy.count
 
-    @work(thread=True, exclusive=True, group="scope", exit_on_error=False)
+    # a description, or Textual builds one from the repr of every argument (frames included)
+    @work(thread=True, exclusive=True, group="scope", exit_on_error=False, description="load the capture")
     def _load(self, path: str) -> None:
         with self._busy:
             workers.load(path, self.post_message, get_current_worker())
 
-    @work(thread=True, exclusive=True, group="scope", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="scope", exit_on_error=False, description="narrow to a scope")
     def _narrow(self, base: Capture, scope: Scope, span: tuple[int, int], whole: ScopeData | None) -> None:
         with self._busy:
             workers.build(base, scope, span, base.info.events, "filtering", self.post_message,
@@ -178,6 +182,13 @@ class InspectApp(App[None]):
                 workers.tabs(data, tabs, self.post_message, get_current_worker())
         self.run_worker(run, thread=True, group=group, exclusive=True, exit_on_error=False,
                         name=f"{group}: {', '.join(tabs)}")
+
+    def _fill_info(self, info: EventInfo) -> None:
+        def run() -> None:
+            with self._busy:
+                workers.event_info(info, self.post_message, get_current_worker())
+        self.run_worker(run, thread=True, group="event-info", exclusive=True, exit_on_error=False,
+                        name="evt.info")
 
     def _follow(self, data: ScopeData, key: str) -> None:
         def run() -> None:
@@ -211,6 +222,10 @@ class InspectApp(App[None]):
         if first:
             self.whole = message.data
             self._list_views()
+            if message.data.info_pending and self.base is not None:
+                from .compute import EventInfo
+                self.event_info = EventInfo(message.data.capture)
+                self._fill_info(self.event_info)
         if message.key == self.scope.key:
             self._show(message.data)
             if first:
@@ -231,6 +246,27 @@ class InspectApp(App[None]):
             self._show(self.data)
         self.query_one(CaptureHeader).set_busy("")
         self.filter_bar.show_error(message.error, message.column)
+
+    def on_info_progress(self, message: InfoProgress) -> None:
+        """Syscalls cells fill in as evt.info is rendered; at the end every loaded list gets the column."""
+        info = self.event_info
+        if info is None:
+            return
+        if message.complete:
+            for data in self.scopes.values():
+                if data.info_pending:
+                    info.apply(data.syscalls)
+                    data.info_pending = False
+        self.tab_widget("syscalls").table.invalidate()
+
+    def _syscalls_result(self, data: ScopeData) -> TabResult:
+        lazy = None
+        if data.info_pending and self.event_info is not None and not self.event_info.complete:
+            lazy = {"evt.info": self.event_info.getter}
+        elif data.info_pending and self.event_info is not None:
+            self.event_info.apply(data.syscalls)
+            data.info_pending = False
+        return TabResult("ready", data.syscalls, lazy=lazy)
 
     def on_tab_ready(self, message: TabReady) -> None:
         self._pending.discard((message.key, message.tab))
@@ -262,7 +298,8 @@ class InspectApp(App[None]):
         self.query_one(Breadcrumbs).show(self._shown_scope, TITLES)
         self.timeline.set_events(data.times, data.span, data.scope.time)
         self.overview_tab.metrics = data.metrics
-        data.tabs.setdefault("syscalls", TabResult("ready", data.syscalls))
+        if "syscalls" not in data.tabs or data.tabs["syscalls"].lazy is not None:
+            data.tabs["syscalls"] = self._syscalls_result(data)
         for spec in TABS[1:]:
             self.tab_widget(spec.id).result = data.tabs.get(self.result_key(spec.id)) or TabResult.loading()
         self.filter_bar.set_applied(data.scope.user_filter)
@@ -321,6 +358,11 @@ class InspectApp(App[None]):
         # focusing a widget in a hidden pane would switch TabbedContent to it: only the active tab
         if tab != self.active_tab:
             return
+        pane = self.tabs.get_pane(f"tab-{tab}")
+        if self.focused is not None and pane not in self.focused.ancestors_with_self:
+            # focus left behind in a hidden pane would bring that pane back (Tabs ignores a pane's
+            # focus message only while focus is elsewhere); the new pane's widget takes it next
+            self.set_focus(None)
         if tab == "overview":
             self.overview_tab.focus_first()
             return
@@ -432,8 +474,9 @@ class InspectApp(App[None]):
             self.notify("already at the top (no drill-down to go back from)", timeout=3)
             return
         step = self.scope.drills[-1]
-        self.set_scope(self.scope.pop())
+        # the tab first: the scope's tables then render without pulling focus back into this one
         self.show_tab(step.origin or "overview")
+        self.set_scope(self.scope.pop())
 
     # -- I/O streams ---------------------------------------------------------------------------------
     def action_follow(self) -> None:

@@ -72,6 +72,8 @@ class TabResult:
     frame: pd.DataFrame | None = None
     note: str = ""
     seconds: float = 0.0
+    # columns whose cells come from elsewhere while they fill: name -> (frame -> (row -> cell text))
+    lazy: dict | None = None
 
     @classmethod
     def loading(cls) -> TabResult:

@@ -1,6 +1,7 @@
 """What each tab shows, computed from a Capture: pure functions the TUI workers call (no textual here).
 
-``load_frames`` replays a capture once for both the events frame and the Syscalls list; ``tab_frame``
+``load_frames`` gives the events frame and the Syscalls list (``EventInfo`` renders its evt.info in the
+background when the fast loader read the capture); ``tab_frame``
 asks the analyzers for a tab's table and turns a missing analysis into ``NotAvailable``; ``drill_for``
 finds the filter a row drills into.
 """
@@ -31,18 +32,31 @@ class Cancelled(Exception):
     """The worker computing this was cancelled."""
 
 
-# -- the one replay: events + syscall list ---------------------------------------------------------
+# -- events + syscall list ------------------------------------------------------------------------
+PENDING = "…"                 # an evt.info the background pass has not rendered yet
+
+
 def load_frames(cap: Capture, *, expected: int | None = None,
                 progress: Callable[[int, int | None], None] | None = None,
                 cancelled: Callable[[], bool] | None = None,
-                every: float = 0.25) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """``(cap.events, cap.fields(SYSCALL_COLUMNS))`` from a single replay of the capture.
+                every: float = 0.25) -> tuple[pd.DataFrame, pd.DataFrame, bool]:
+    """``(cap.events, the Syscalls list, whether its evt.info is still to come)``.
 
-    ``progress(done, expected)`` is called at most every ``every`` seconds with the number of the last
-    event read (evt.num counts every event of the file, so it compares with ``CaptureInfo.events`` even
-    for a filtered capture); ``cancelled()`` is polled as often and raises Cancelled when true. The
-    events frame is left in ``cap.events``' cache.
+    When the fast loader reads the capture, the Syscalls list is cut from ``cap.events`` at once and
+    its ``evt.info`` column is left empty for ``EventInfo`` to render in the background (rendering every
+    event's arguments takes a replay of the file). Otherwise one replay gives both frames:
+    ``progress(done, expected)`` is then called at most every ``every`` seconds with the number of the
+    last event read (evt.num counts every event of the file, so it compares with
+    ``CaptureInfo.events`` even for a filtered capture), ``cancelled()`` is polled as often and raises
+    Cancelled when true. The events frame is left in ``cap.events``' cache.
     """
+    if progress is not None:
+        cap.load(lambda done, total: progress(done, expected or total))
+    if cap.fast_loaded:
+        events = cap.events
+        syscalls = events[SYSCALL_COLUMNS[:-1]].copy()
+        syscalls["evt.info"] = pd.Series(np.full(len(events), None, dtype=object), index=syscalls.index)
+        return events, syscalls, True
     names = list(dict.fromkeys([*DEFAULT_COLUMNS, *SYSCALL_COLUMNS[:-1], "evt.info"]))
     names = [n for n in names if n != "evt.time"]           # to_frame derives it from evt.rawtime
     cols: dict[str, list] = {n: [] for n in names}
@@ -68,7 +82,54 @@ def load_frames(cap: Capture, *, expected: int | None = None,
     events = to_frame({k: cols[k] for k in DEFAULT_COLUMNS})
     syscalls = to_frame({k: (cols["evt.rawtime"] if k == "evt.time" else cols[k]) for k in SYSCALL_COLUMNS})
     seed_events(cap, events)
-    return events, syscalls
+    return events, syscalls, False
+
+
+class EventInfo:
+    """evt.info of every event of a capture, rendered by one background replay while the Syscalls list
+    is already on screen: cells read ``values`` as it fills (``PENDING`` until then), and ``apply``
+    puts the finished column into a Syscalls frame for sorting, finding and export."""
+
+    def __init__(self, cap: Capture) -> None:
+        self.cap = cap
+        self.nums = cap.events["evt.num"].to_numpy(dtype=np.int64)
+        self.values = np.full(len(self.nums), None, dtype=object)
+        self.filled = 0
+        self.complete = False
+
+    def fill(self, cancelled: Callable[[], bool] = lambda: False,
+             progress: Callable[[int], None] | None = None, every: float = 0.5) -> bool:
+        """Render every event's evt.info (in capture order); False when cancelled first."""
+        values = self.values
+        last = time.monotonic()
+        k = 0
+        for k, (text,) in enumerate(self.cap.iter_fields(["evt.info"]), 1):
+            values[k - 1] = text if text is not None else ""
+            if k & 1023 == 0:
+                self.filled = k
+                if cancelled():
+                    return False
+                now = time.monotonic()
+                if progress is not None and now - last >= every:
+                    last = now
+                    progress(k)
+        self.filled = k
+        self.complete = True
+        return True
+
+    def _positions(self, frame: pd.DataFrame) -> np.ndarray:
+        return np.searchsorted(self.nums, frame["evt.num"].to_numpy(dtype=np.int64))
+
+    def getter(self, frame: pd.DataFrame) -> Callable[[int], str]:
+        """Row position of ``frame`` (a Syscalls list) -> its evt.info cell as the table shows it."""
+        from .frames import cell_text
+        pos, values = self._positions(frame), self.values
+        return lambda i: PENDING if (v := values[pos[i]]) is None else cell_text(v)
+
+    def apply(self, frame: pd.DataFrame) -> None:
+        """Put the rendered evt.info into ``frame`` (in place; call once ``complete``)."""
+        col = to_frame({"evt.info": self.values[self._positions(frame)].tolist()})["evt.info"]
+        frame["evt.info"] = col.set_axis(frame.index)
 
 
 def seed_events(cap: Capture, events: pd.DataFrame) -> None:

@@ -65,3 +65,10 @@ class StreamReady(Message):
     title: str
     sections: list
     error: str | None = None
+
+
+@dataclass
+class InfoProgress(Message):
+    """More of the Syscalls list's evt.info is rendered (``done`` events); ``complete`` at the end."""
+    done: int
+    complete: bool = False

@@ -83,6 +83,7 @@ class ScopeData:
     tabs: dict[str, TabResult] = field(default_factory=dict)
     unranged: Capture | None = None
     extra: dict[str, pd.Series] = field(default_factory=dict)   # more columns of events, by field
+    info_pending: bool = False        # the Syscalls list's evt.info comes later (compute.EventInfo)
 
     @property
     def key(self) -> tuple:
@@ -146,12 +147,14 @@ def _sliced(base: Capture, whole: ScopeData, scope: Scope, masks: tuple[np.ndarr
     capture = select(base, nums[mask]) if scope.time is not None else unranged
     events = whole.events[mask].reset_index(drop=True)
     syscalls = whole.syscalls[mask].reset_index(drop=True)
+    pending = whole.info_pending
     seed_events(capture, events)
     if unranged is not capture:
         seed_events(unranged, whole.events[unr].reset_index(drop=True))
     times = whole.times[unr] if scope.time is not None else event_times(events)
     metrics = overview(events, span=scope.time and (scope.time[0], scope.time[1] - 1) or span)
-    return ScopeData(scope, capture, events, syscalls, times, metrics, span, unranged=unranged)
+    return ScopeData(scope, capture, events, syscalls, times, metrics, span, unranged=unranged,
+                     info_pending=pending)
 
 
 def build_scope(base: Capture, scope: Scope, span: tuple[int, int] | None, *, expected: int | None = None,
@@ -173,14 +176,15 @@ def build_scope(base: Capture, scope: Scope, span: tuple[int, int] | None, *, ex
             data.seconds = time.monotonic() - t
             return data
     nar = narrow(base, scope)
-    events, syscalls = load_frames(nar.capture, expected=expected, progress=progress, cancelled=cancelled)
+    events, syscalls, pending = load_frames(nar.capture, expected=expected, progress=progress,
+                                            cancelled=cancelled)
     times = event_times(nar.unranged.events) if scope.time is not None else event_times(events)
     if span is None:
         real = times[times > 0]            # 0 is "no timestamp" (some metadata-like events carry it)
         span = (int(real.min()), int(real.max())) if len(real) else (0, 0)
     metrics = overview(events, span=scope.time and (scope.time[0], scope.time[1] - 1) or span)
     return ScopeData(scope, nar.capture, events, syscalls, times, metrics, span,
-                     seconds=time.monotonic() - t, unranged=nar.unranged)
+                     seconds=time.monotonic() - t, unranged=nar.unranged, info_pending=pending)
 
 
 def compute_tab(data: ScopeData, tab: str) -> TabResult:

@@ -142,8 +142,11 @@ class FrameTable(ScrollView, can_focus=True):
         return int(self._order[self.cursor]) if self.row_count else None
 
     def set_frame(self, frame: pd.DataFrame, columns: list[str] | None = None,
-                  sort: tuple[str, bool] | None = None) -> None:
-        """Show ``frame`` (its ``columns``, default all), optionally sorted by ``(column, descending)``."""
+                  sort: tuple[str, bool] | None = None, lazy: dict | None = None) -> None:
+        """Show ``frame`` (its ``columns``, default all), optionally sorted by ``(column, descending)``.
+
+        ``lazy`` maps columns still being filled elsewhere to a function of the frame giving their
+        cell text by row position (see ``invalidate``)."""
         import numpy as np
         import pandas as pd
 
@@ -152,7 +155,8 @@ class FrameTable(ScrollView, can_focus=True):
         plain = isinstance(frame.index, pd.RangeIndex) and frame.index.start == 0 and frame.index.step == 1
         self.frame = frame if plain else frame.reset_index(drop=True)
         cols = [c for c in (columns or list(self.frame.columns)) if c in self.frame.columns]
-        self._getters = [getter(self.frame[c]) for c in cols]
+        lazy = lazy or {}
+        self._getters = [lazy[c](self.frame) if c in lazy else getter(self.frame[c]) for c in cols]
         self._layout = self._measure(cols)
         self._order = np.arange(len(self.frame), dtype=np.int64)
         self._rank = None
@@ -185,6 +189,11 @@ class FrameTable(ScrollView, can_focus=True):
             numeric.append(is_numeric(self.frame[c]))
         width = sum(widths) + max(0, len(widths) - 1)
         return _Layout(cols, widths, numeric, width)
+
+    def invalidate(self) -> None:
+        """Draw the rows again (cells of lazy columns have filled in)."""
+        self._cache.clear()
+        self.refresh()
 
     def display_frame(self) -> pd.DataFrame:
         """The table as shown: its columns, in display order."""
@@ -320,7 +329,7 @@ class FrameTable(ScrollView, can_focus=True):
             return
         self._sort_worker(self._generation, column, descending)
 
-    @work(thread=True, exclusive=True, group="sort", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="sort", exit_on_error=False, description="sort")
     def _sort_worker(self, generation: int, column: int, descending: bool) -> None:
         from .frames import sort_order
         order = sort_order(self.frame, self._layout.columns[column], descending)
@@ -377,7 +386,7 @@ class FrameTable(ScrollView, can_focus=True):
         self.refresh()
         self.post_message(self.Changed(self))
 
-    @work(thread=True, exclusive=True, group="find", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="find", exit_on_error=False, description="find")
     def _find_worker(self, generation: int, pattern: str) -> None:
         from .frames import find_mask
         worker = get_current_worker()

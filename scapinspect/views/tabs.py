@@ -16,7 +16,7 @@ from textual.events import Key
 from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
-from textual.widgets import OptionList, RichLog, Static
+from textual.widgets import OptionList, RichLog, Static, TabbedContent, TabPane
 from textual.widgets.option_list import Option
 
 from .catalog import CATEGORY_ORDER, CATEGORY_TITLES, DEFAULT_VIEW, TabResult, TabSpec, view_spec
@@ -35,6 +35,19 @@ TILE_WIDTH = 26
 
 class Note(Static, can_focus=True):
     """Why a tab has no table (yet); focusable so the keys keep working on that tab."""
+
+
+class Tabs(TabbedContent):
+    """TabbedContent that follows focus only while it is still there: a pane's "something in me got
+    focus" message can arrive after the user has already switched tabs (a tile focused as the capture
+    finished loading, then a digit key); switching back then would undo the user's choice."""
+
+    def _on_tab_pane_focused(self, event: TabPane.Focused) -> None:
+        # Textual runs this handler of every class up the MRO: prevent_default skips TabbedContent's
+        focused = self.app.focused
+        if focused is None or event.tab_pane not in focused.ancestors_with_self:
+            event.prevent_default()
+            event.stop()
 
 
 class TableTab(Vertical):
@@ -71,7 +84,9 @@ class TableTab(Vertical):
         try:
             self._render_result(self.result, note)
         finally:
-            if had_focus:           # keep focus in this pane as the table and the note swap places
+            # keep focus in this pane as the table and the note swap places, unless the user has
+            # switched tabs meanwhile (focus here would bring this pane back)
+            if had_focus and getattr(self.app, "active_tab", self.spec.id) == self.spec.id:
                 self.focus_content()
 
     def _render_result(self, result: TabResult | None, note: Note) -> None:
@@ -87,7 +102,7 @@ class TableTab(Vertical):
         from .compute import shown_columns
         note.display = False
         self.table.display = True
-        self.table.set_frame(result.frame, shown_columns(result.frame))
+        self.table.set_frame(result.frame, shown_columns(result.frame), lazy=result.lazy)
         self._status()
 
     def focus_content(self) -> None:
@@ -333,10 +348,16 @@ class OverviewTab(VerticalScroll):
             widgets.append(Grid(*(Tile(m) for m in ms), classes="tiles"))
         await self.mount_all(widgets)
         self._columns()
-        if keep is not None and shown:
-            for tile in self.query(Tile):
-                if tile.metric.name == keep:
-                    tile.focus()
+        if self.parent is not None and self.parent.display:
+            # shown: keep the focused tile focused, and never leave focus behind in a hidden pane
+            # (its pane would take over again when that focus is noticed)
+            tiles = self.tiles
+            target = next((t for t in tiles if t.metric.name == keep), None)
+            inside = self.app.focused is not None and self in self.app.focused.ancestors_with_self
+            if target is None and not inside and tiles:
+                target = tiles[0]
+            if target is not None:
+                self.screen.set_focus(target)
 
     def on_resize(self) -> None:
         self._columns()
@@ -351,9 +372,11 @@ class OverviewTab(VerticalScroll):
         return list(self.query(Tile))
 
     def focus_first(self) -> None:
+        """Focus the first tile now (not later, as Widget.focus does: by then the user may have
+        switched tabs, and focus landing in a hidden pane would switch back to it)."""
         tiles = self.tiles
         if tiles and not isinstance(self.app.focused, Tile):
-            tiles[0].focus()
+            self.screen.set_focus(tiles[0])
 
     def action_step(self, dx: int, dy: int) -> None:
         tiles = self.tiles

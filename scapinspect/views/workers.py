@@ -14,6 +14,7 @@ from textual.message import Message
 
 from .messages import (
     CaptureOpened,
+    InfoProgress,
     LoadFailed,
     LoadProgress,
     ScopeReady,
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from textual.worker import Worker
 
     from ..capture import Capture
+    from .compute import EventInfo
     from .session import ScopeData
 
 Post = Callable[[Message], object]
@@ -112,3 +114,9 @@ def follow(data: ScopeData, key: str, post: Post) -> None:
     except Exception as e:
         chunks, err = [], f"{type(e).__name__}: {e}"
     post(StreamReady(data.key, key, chunks, err))
+
+
+def event_info(info: EventInfo, post: Post, worker: Worker) -> None:
+    """Render the Syscalls list's evt.info in the background, posting progress as it goes."""
+    if info.fill(lambda: worker.is_cancelled, lambda done: post(InfoProgress(done))):
+        post(InfoProgress(info.filled, complete=True))

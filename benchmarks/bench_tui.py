@@ -1,0 +1,127 @@
+"""TUI benchmark (issue 5): first paint, load, tab switches and filters on a large capture.
+
+    python benchmarks/bench_tui.py /tmp/scapinspect-bench/502Error-1000000.scap
+    python benchmarks/bench_tui.py --quick          # the bundled sample
+
+Drives the real app headless with Textual's Pilot at 120x40 and reports wall times:
+
+* first paint: app start to the first frame on screen (the capture still loading);
+* loaded: until the unfiltered scope is on screen (events, Syscalls list, overview tiles);
+* ready: until every tab's table is computed (the prefetch after the load);
+* evt.info: until the Syscalls list's evt.info has been rendered in the background;
+* switch to TAB: ``show_tab`` until the tab's visible rows are drawn (each tab, once loaded);
+* filter EXPR: from applying a filter until the visible tab shows the narrowed rows.
+
+Writes the numbers to benchmarks/results/tui-<time>.json and .md as well as printing them.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+FILTERS = ["proc.name=nginx", "evt.type=connect and evt.dir=<", "fd.type=ipv4 and evt.failed=false"]
+
+
+async def _wait(pilot, cond, timeout: float = 600.0) -> float:
+    t0 = time.perf_counter()
+    while not cond():
+        if time.perf_counter() - t0 > timeout:
+            raise TimeoutError("the app did not get there")
+        await asyncio.sleep(0.002)
+    return time.perf_counter() - t0
+
+
+async def _settled(pilot) -> None:
+    """Every pending message handled and the screen laid out and rendered (as the next refresh would;
+    Pilot.pause() would also wait for the whole process to go idle, which measures the machine)."""
+    await pilot._wait_for_screen()
+    app = pilot.app
+    app.screen._refresh_layout(app.size)
+    app.screen._compositor.render_update(full=True)
+
+
+def _draw(table) -> None:
+    """Draw the table's visible lines (what the compositor does on the next refresh)."""
+    for y in range(max(1, table.scrollable_content_region.height)):
+        table.render_line(y)
+
+
+async def run(path: str, filters: list[str]) -> dict:
+    from scapinspect.views.app import make_app
+    from scapinspect.views.catalog import TABS
+    out: dict = {"capture": path}
+    t0 = time.perf_counter()
+    app = make_app(path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        out["first paint"] = time.perf_counter() - t0
+        await _wait(pilot, lambda: app.data is not None)
+        out["loaded"] = time.perf_counter() - t0
+        out["events"] = len(app.data.events)
+        tabs = [t.id for t in TABS if t.source not in ("overview", "views")]
+        await _wait(pilot, lambda: all(app.result_key(t) in app.data.tabs for t in tabs))
+        out["ready"] = time.perf_counter() - t0
+        info = app.event_info
+        if info is not None:
+            await _wait(pilot, lambda: info.complete)
+        out["evt.info"] = time.perf_counter() - t0
+        await pilot.pause()
+        for tab in tabs + ["overview"]:
+            s = time.perf_counter()
+            app.show_tab(tab)
+            await _settled(pilot)
+            if tab != "overview":
+                _draw(app.tab_widget(tab).table)
+            out[f"switch to {tab}"] = time.perf_counter() - s
+        app.show_tab("syscalls")
+        await pilot.pause()
+        for expr in filters:
+            s = time.perf_counter()
+            app.set_scope(app.scope.with_filter(expr))
+            key = app.scope.key
+            await _wait(pilot, lambda key=key: app.data is not None and app.data.key == key
+                        and app.result_key("syscalls") in app.data.tabs)
+            await _settled(pilot)
+            _draw(app.tab_widget("syscalls").table)
+            out[f"filter {expr}"] = time.perf_counter() - s
+            out[f"rows {expr}"] = app.tab_widget("syscalls").table.row_count
+        await pilot.press("q")
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("capture", nargs="?")
+    ap.add_argument("--quick", action="store_true", help="the bundled sample capture")
+    ap.add_argument("--filter", action="append", help="filters to apply (default: three of nginx traffic)")
+    args = ap.parse_args()
+    path = args.capture or str(ROOT / "sample_captures" / "web_502.scap")
+    res = asyncio.run(run(path, args.filter or FILTERS))
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    res["python"] = platform.python_version()
+    res["cpus"] = os.cpu_count()
+    lines = [f"# bench_tui {stamp}", "", f"{res['capture']}: {res['events']:,} events", "",
+             "| step | seconds |", "|---|---|"]
+    for k, v in res.items():
+        if isinstance(v, float):
+            lines.append(f"| {k} | {v:.3f} |")
+    lines += [f"| {k} | {v:,} |" for k, v in res.items() if k.startswith("rows ")]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    out = HERE / "results"
+    out.mkdir(exist_ok=True)
+    (out / f"tui-{stamp}.json").write_text(json.dumps(res, indent=1))
+    (out / f"tui-{stamp}.md").write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
