@@ -1,8 +1,11 @@
 """The overview of a capture: Sysdig Inspect's tiles (the ``wsysdig_summary`` chisel) and timelines.
 
-One replay of the capture collects a small per-event frame (time, type, result, fd type and name, bytes,
-latency ...) plus the lifetimes of processes and listening ports; every tile is then a pandas
-expression over those frames, declared in ``TILES`` with its category, drill-down view and filter.
+A small per-event frame (time, type, result, fd type and name, bytes, latency ...) plus the lifetimes
+of processes, containers and listening ports are gathered once per capture (``collect``): from the fast
+load's side data (analyzers.fast_summary, tens of times faster) or, when that cannot give the exact
+answer, by one replay of the capture (``replay_collect``, the definition of the answer). Every tile is
+then a numpy expression over those columns, declared in ``TILES`` with its category, drill-down view
+and filter.
 
 Where this differs from Inspect on purpose (its known tile bugs, see inspect-features.md §2 and §7.1):
 
@@ -73,29 +76,63 @@ _IO = et.EF_READS_FROM_FD | et.EF_WRITES_TO_FD
 
 
 # -- one replay -------------------------------------------------------------------------------------------
-@dataclass
 class SummaryData:
-    """What the tiles are computed from."""
-    events: pd.DataFrame        # one row per event the capture numbers (see ``collect``)
-    procs: pd.DataFrame         # key, start, end: processes in the thread table (end NaN: to the end)
-    containers: pd.DataFrame    # key, start, end: container ids of those processes
-    ports: pd.DataFrame         # key, start, end: listening ports
-    http: pd.DataFrame          # analyzers.http rows
-    first: int
-    last: int
+    """What the tiles are computed from.
+
+    ``events`` has one row per event the collector sees (see ``replay_collect``); the tiles read it as
+    ``cols`` (its columns as numpy arrays). The fast path (analyzers.fast_summary) gives ``cols`` and
+    builds ``events`` only when asked for it (``events`` may be given as a function making the frame).
+    """
+
+    def __init__(self, events, procs: pd.DataFrame, containers: pd.DataFrame, ports: pd.DataFrame,
+                 http: pd.DataFrame, first: int, last: int, cols: EventCols | None = None):
+        self._events = events
+        self.procs = procs              # key, start, end: processes in the thread table (end NA: to the end)
+        self.containers = containers    # key, start, end: container ids of those processes
+        self.ports = ports              # key, start, end: listening ports
+        self.http = http                # analyzers.http rows
+        self.first = first
+        self.last = last
+        self._cols = cols
+
+    @property
+    def events(self) -> pd.DataFrame:
+        if callable(self._events):
+            self._events = self._events()
+        return self._events
+
+    @property
+    def cols(self) -> EventCols:
+        if self._cols is None:
+            self._cols = EventCols.of(self.events)
+        return self._cols
+
+
+def _order(k) -> tuple:
+    """Sort key for lifetime keys (ints or strings, None last): lifetimes are listed in a fixed order
+    (not a set's), so that the fast path (analyzers.fast_summary) can give the same frames."""
+    return (k is None, k if k is not None else 0)
 
 
 class _Lifetimes:
-    """Keys (pids, container ids, ports) with the time they appeared and went away."""
+    """Keys (pids, container ids, ports) with the time they appeared and went away.
+
+    Rows are ordered by the time a key went away, keys still alive last, each group in the order the
+    keys appeared; keys that appear or go away at the same time are taken in sorted order."""
 
     def __init__(self):
         self.live: dict = {}
         self.rows: list[tuple] = []
 
     def update(self, now: set, ts: int) -> None:
-        for k in now - self.live.keys():
+        self.change(sorted(now - self.live.keys(), key=_order),
+                    sorted((k for k in self.live if k not in now), key=_order), ts)
+
+    def change(self, starts, ends, ts: int) -> None:
+        """Keys ``starts`` appear and keys ``ends`` (alive) go away at ``ts``, in these orders."""
+        for k in starts:
             self.live[k] = ts
-        for k in [k for k in self.live if k not in now]:
+        for k in ends:
             self.rows.append((k, self.live.pop(k), ts))
 
     def add(self, k, ts: int) -> None:
@@ -165,7 +202,7 @@ class _Collector:
                 continue
             if not self.started:
                 self.started = True
-                for p in _startup_ports(self.state):
+                for p in sorted(_startup_ports(self.state), key=_order):
                     self.ports.add(p, ev.ts)
             self.event(item)
 
@@ -220,7 +257,7 @@ class _Collector:
         j = info.param_index("data")
         raw = ev.raw(j) if 0 <= j < ev.nparams else None
         t = ctx.tinfo
-        self.net.append((ev.ts, "read" if info.flags & et.EF_READS_FROM_FD else "write",
+        self.net.append((i64([ev.ts])[0], "read" if info.flags & et.EF_READS_FROM_FD else "write",
                          t.comm if t is not None else None, t.pid if t is not None else None,
                          t.lastevent_fd if t is not None else -1, fdtype, fdname,
                          res, bytes(raw) if raw is not None else b""))
@@ -250,17 +287,29 @@ class _Collector:
 
 
 def collect(cap) -> SummaryData:
-    """Replay ``cap`` once and gather what the tiles need (cached per Capture)."""
+    """What the tiles need, cached per Capture: from the fast load's side data when it can give the
+    exact answer (analyzers.fast_summary), else by ``replay_collect``."""
     cached = _CACHE.get(cap)
     if cached is not None:
         return cached
+    from .fast_summary import fast_collect
+    data = fast_collect(cap)
+    if data is None:
+        data = replay_collect(cap)
+    _CACHE[cap] = data
+    return data
+
+
+def replay_collect(cap) -> SummaryData:
+    """Replay ``cap`` once through the state engine and gather what the tiles need: the definition of
+    ``collect``'s answer (not cached)."""
     from .http import http_frame
     stream, items = cap.replay(include_hidden=True)
     col = _Collector(stream)
     col.run(items)
     c = col.cols
     ev = pd.DataFrame({
-        "ts": pd.array(c["ts"], dtype="int64"),
+        "ts": pd.array(i64(c["ts"]), dtype="int64"),     # u64 as int64 (the frame's evt.rawtime)
         "type": pd.Categorical(c["type"]),
         "dir": pd.Categorical(c["dir"], categories=[">", "<"]),
         "rawres": pd.array(i64(c["rawres"]), dtype="Int64"),
@@ -281,13 +330,129 @@ def collect(cap) -> SummaryData:
     net = pd.DataFrame(col.net, dtype=object, columns=["time", "direction", "proc.name", "proc.pid", "fd.num", "fd.type",
                                          "fd.name", "res", "data"])
     net["time"] = pd.to_datetime(net["time"].astype("int64"), unit="ns", utc=True)
-    data = SummaryData(ev, col.procs.frame(), col.containers.frame(), col.ports.frame(), http_frame(net),
+    return SummaryData(ev, col.procs.frame(), col.containers.frame(), col.ports.frame(), http_frame(net),
                        first, last)
-    _CACHE[cap] = data
-    return data
 
 
 _CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+# -- the columns the tiles read --------------------------------------------------------------------------
+class Text:
+    """A text column as codes into distinct labels (-1: missing); the tiles read it at a few rows, and
+    count distinct values by their codes."""
+
+    __slots__ = ("codes", "labels", "_lab")
+
+    def __init__(self, codes: np.ndarray, labels: list):
+        codes = np.asarray(codes, dtype=np.int64)
+        index: dict = {}
+        remap = np.full(len(labels) + 1, -1, dtype=np.int64)
+        uniq: list = []
+        for i, v in enumerate(labels):
+            if v is None:
+                continue
+            j = index.get(v)
+            if j is None:
+                j = index[v] = len(uniq)
+                uniq.append(v)
+            remap[i] = j
+        if len(uniq) == len(labels):    # already distinct: the codes stand (any negative one is missing)
+            self.codes = codes
+        else:
+            self.codes = remap[np.where(codes >= 0, codes, len(labels))]
+        self.labels = uniq
+        self._lab = np.empty(len(uniq) + 1, dtype=object)
+        self._lab[:len(uniq)] = uniq            # the last entry (code -1) stays None
+
+    @classmethod
+    def of(cls, values) -> Text:
+        codes, uniques = pd.factorize(np.asarray(values, dtype=object))
+        return cls(codes, list(uniques))
+
+    def at(self, rows: np.ndarray) -> np.ndarray:
+        """The values (None: missing) at ``rows``, as an object array."""
+        return self.of_codes(self.codes[rows])
+
+    def of_codes(self, codes: np.ndarray) -> np.ndarray:
+        """The values of ``codes`` (None for -1), as an object array."""
+        return self._lab[np.where(codes >= 0, codes, len(self.labels))]
+
+
+class Sparse:
+    """A column missing on most rows (``arg``, ``proc.pname``): its values at the rows that have one."""
+
+    __slots__ = ("idx", "vals")
+
+    def __init__(self, idx: np.ndarray, vals: np.ndarray):
+        self.idx = np.asarray(idx, dtype=np.int64)          # sorted rows
+        self.vals = vals                                    # object array
+
+    @classmethod
+    def of(cls, values) -> Sparse:
+        values = np.asarray(values, dtype=object)
+        idx = np.flatnonzero(~pd.isna(values))
+        return cls(idx, values[idx])
+
+    def at(self, rows: np.ndarray) -> np.ndarray:
+        """The values (None: missing) at ``rows``, as an object array."""
+        rows = np.asarray(rows, dtype=np.int64)
+        out = np.full(len(rows), None, dtype=object)
+        if len(self.idx) and len(rows):
+            k = np.minimum(np.searchsorted(self.idx, rows), len(self.idx) - 1)
+            hit = self.idx[k] == rows
+            out[hit] = self.vals[k[hit]]
+        return out
+
+
+def _ints(col) -> tuple[np.ndarray, np.ndarray]:
+    """(values with 0 where missing, valid) of a nullable integer column."""
+    a = pd.array(col, dtype="Int64")
+    return a.to_numpy(dtype=np.int64, na_value=0), ~a.isna()
+
+
+@dataclass
+class EventCols:
+    """The columns of ``SummaryData.events`` as numpy arrays, in its row order. The fd columns (fd.type
+    ... evt.latency) hold the events ``fd_rows`` lists (sorted; None: every event), the others being
+    missing; ``arg`` and ``proc.pname`` hold the few events that have one."""
+    ts: np.ndarray              # int64
+    type_code: np.ndarray       # codes into type_names
+    type_names: list
+    exit: np.ndarray            # bool: evt.dir is "<"
+    res: np.ndarray             # int64 rawres, 0 where missing
+    res_ok: np.ndarray
+    is_read: np.ndarray
+    is_write: np.ndarray
+    hidden: np.ndarray
+    fd_rows: np.ndarray | None
+    fd_type: np.ndarray         # codes into fd_types, -1 where missing
+    fd_types: list
+    name: Text                  # fd.name
+    containername: Text         # fd.containername
+    sport: np.ndarray           # int64 fd.sport, 0 where missing
+    sport_ok: np.ndarray
+    buflen: np.ndarray          # int64 evt.buflen, 0 where missing
+    latency: np.ndarray         # int64 evt.latency, 0 where missing
+    pname: Sparse               # proc.pname
+    arg: Sparse
+
+    @classmethod
+    def of(cls, ev: pd.DataFrame) -> EventCols:
+        """The columns of an event frame (replay_collect's)."""
+        tcat = pd.Categorical(ev["type"])
+        fcat = pd.Categorical(ev["fd.type"])
+        res, res_ok = _ints(ev["rawres"])
+        sport, sport_ok = _ints(ev["fd.sport"])
+        return cls(
+            ts=ev["ts"].to_numpy(dtype=np.int64), type_code=tcat.codes.astype(np.int64),
+            type_names=list(tcat.categories), exit=(ev["dir"] == "<").to_numpy(dtype=bool), res=res,
+            res_ok=res_ok, is_read=ev["is_read"].to_numpy(dtype=bool), is_write=ev["is_write"].to_numpy(dtype=bool),
+            hidden=ev["hidden"].to_numpy(dtype=bool), fd_rows=None, fd_type=fcat.codes.astype(np.int64),
+            fd_types=list(fcat.categories), name=Text.of(ev["fd.name"]),
+            containername=Text.of(ev["fd.containername"]), sport=sport, sport_ok=sport_ok,
+            buflen=_ints(ev["evt.buflen"])[0], latency=_ints(ev["evt.latency"])[0],
+            pname=Sparse.of(ev["proc.pname"]), arg=Sparse.of(ev["arg"]))
 
 
 # -- what each tile counts --------------------------------------------------------------------------------
@@ -295,25 +460,127 @@ _CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 class Points:
     """A tile's raw material: ``kind`` "sum" (values at times), "distinct" (keys at times; a bucket counts
     the distinct keys seen in it, the total those of the whole capture) or "level" (keys alive from
-    start to end)."""
+    start to end). ``ordered``: ``ts`` is sorted (bucketing can then search the edges in it)."""
     kind: str
     ts: np.ndarray
     values: np.ndarray | None = None
     keys: np.ndarray | None = None
     ends: np.ndarray | None = None
+    ordered: bool = False
 
 
-def _sum(ev: pd.DataFrame, mask, values=None) -> Points:
-    m = np.asarray(mask, dtype=bool)
-    ts = ev["ts"].to_numpy()[m]
-    v = np.ones(len(ts), dtype=np.int64) if values is None else \
-        pd.Series(values)[m].fillna(0).to_numpy(dtype=np.int64)
-    return Points("sum", ts, v)
+class _Masks:
+    """What the tiles of one capture share: per-event boolean masks, the rows (sorted indices) of each
+    event type and of file and network I/O, and the fd columns at given rows."""
+
+    def __init__(self, c: EventCols):
+        self.c = c
+        self.n = len(c.ts)
+        self.ordered = bool(self.n < 2 or (c.ts[1:] >= c.ts[:-1]).all())
+        self.exit = c.exit
+        self.enter = ~c.exit
+        self.ok = c.res_ok & (c.res >= 0) & c.exit
+        self.failed = c.res_ok & (c.res < 0) & c.exit
+        self.io_ok = self.ok & (c.is_read | c.is_write)
+        self.read = c.is_read
+        self.write = c.is_write & ~c.is_read
+        self._fd_at: dict = {}
+        self.file = self.sel(self.fd_rows("file"), self.io_ok)
+        self.net = self.sel(self.fd_rows("ipv4", "ipv6"), self.io_ok)
+        self._types: dict = {}
+        self._order: tuple | None = None
+
+    @staticmethod
+    def _codes(labels: list, names: tuple) -> list[int]:
+        return [i for i, n in enumerate(labels) if n in names]
+
+    def fd_rows(self, *names: str) -> np.ndarray:
+        """Rows whose fd.type is one of ``names``, sorted."""
+        codes = self._codes(self.c.fd_types, names)
+        if not codes:
+            return np.zeros(0, dtype=np.int64)
+        k = np.flatnonzero(np.isin(self.c.fd_type, codes))
+        return k if self.c.fd_rows is None else self.c.fd_rows[k]
+
+    def fd(self, col: np.ndarray, rows: np.ndarray, missing=0) -> np.ndarray:
+        """An fd column (``EventCols.fd_type`` ... ``latency``, ``sport_ok``) at ``rows``."""
+        fr = self.c.fd_rows
+        if fr is None:
+            return col[rows]
+        got = self._fd_at.get(id(rows))
+        if got is None or got[0] is not rows:
+            if len(fr):
+                k = np.minimum(np.searchsorted(fr, rows), len(fr) - 1)
+                hit = fr[k] == rows
+            else:
+                k, hit = np.zeros(len(rows), dtype=np.int64), np.zeros(len(rows), dtype=bool)
+            got = (rows, k, hit)
+            if rows is self.file or rows is self.net:      # read by many tiles
+                self._fd_at[id(rows)] = got
+        _, k, hit = got
+        if not len(fr):
+            return np.full(len(rows), missing, dtype=col.dtype)
+        return np.where(hit, col[k], missing)
+
+    def fd_text(self, col: Text, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(codes, rows) of a text fd column at ``rows``, where it is there."""
+        codes = self.fd(col.codes, rows, -1)
+        ok = codes >= 0
+        return codes[ok], rows[ok]
+
+    def types(self, *names: str) -> np.ndarray:
+        """Rows whose event type is one of ``names``, sorted."""
+        got = self._types.get(names)
+        if got is None:
+            if self._order is None:     # rows grouped by type once: a slice per type afterwards
+                code = self.c.type_code
+                if len(self.c.type_names) < 32767:
+                    code = code.astype(np.int16)        # a radix sort
+                order = np.argsort(code, kind="stable")
+                bounds = np.searchsorted(code[order], np.arange(len(self.c.type_names) + 1))
+                self._order = (order, bounds)
+            order, bounds = self._order
+            parts = [order[bounds[i]:bounds[i + 1]] for i in self._codes(self.c.type_names, names)]
+            got = np.sort(np.concatenate(parts)) if len(parts) > 1 else (parts[0] if parts else order[:0])
+            self._types[names] = got
+        return got
+
+    @staticmethod
+    def sel(rows: np.ndarray, *conds: np.ndarray) -> np.ndarray:
+        """The ``rows`` where every per-event mask of ``conds`` holds."""
+        for c in conds:
+            rows = rows[c[rows]]
+        return rows
+
+    def with_sport(self, rows: np.ndarray) -> np.ndarray:
+        """The ``rows`` that have an fd.sport."""
+        return rows[self.fd(self.c.sport_ok, rows, False)]
 
 
-def _distinct(ev: pd.DataFrame, mask, keys) -> Points:
-    m = np.asarray(mask, dtype=bool) & pd.Series(keys).notna().to_numpy()
-    return Points("distinct", ev["ts"].to_numpy()[m], keys=pd.Series(keys).to_numpy()[m])
+def _sum(m: _Masks, rows: np.ndarray | None, values: np.ndarray | None = None) -> Points:
+    """Values of an fd column (1 when None) at the times of ``rows`` (None: every event)."""
+    ts = m.c.ts if rows is None else m.c.ts[rows]
+    if values is None:
+        v = np.ones(len(ts), dtype=np.int64)
+    else:
+        v = m.fd(values, np.arange(m.n) if rows is None else rows)
+    return Points("sum", ts, v, ordered=m.ordered)
+
+
+def _distinct(m: _Masks, rows: np.ndarray, keys: Text) -> Points:
+    """The distinct values of the fd column ``keys`` at ``rows`` (missing ones left out), counted by
+    their codes."""
+    k, rows = m.fd_text(keys, rows)
+    return Points("distinct", m.c.ts[rows], keys=k, ordered=m.ordered)
+
+
+def _where(rows: np.ndarray, keep) -> np.ndarray:
+    return rows[np.asarray(keep, dtype=bool)] if len(rows) else rows
+
+
+def _names(m: _Masks, rows: np.ndarray) -> pd.Series:
+    """fd.name at ``rows``, missing as '' (for pandas string tests)."""
+    return pd.Series(m.c.name.of_codes(m.fd(m.c.name.codes, rows, -1)), dtype=object).fillna("")
 
 
 def _level(frame: pd.DataFrame, last: int) -> Points:
@@ -321,38 +588,13 @@ def _level(frame: pd.DataFrame, last: int) -> Points:
     return Points("level", frame["start"].to_numpy(dtype=np.int64), keys=frame["key"].to_numpy(), ends=ends)
 
 
-class _Masks:
-    """Boolean masks shared by the tiles of one capture."""
-
-    def __init__(self, ev: pd.DataFrame):
-        self.ev = ev
-        res = ev["rawres"]
-        self.exit = (ev["dir"] == "<").to_numpy()
-        self.enter = ~self.exit
-        self.ok = (res >= 0).fillna(False).to_numpy() & self.exit
-        self.failed = (res < 0).fillna(False).to_numpy() & self.exit
-        io = ev["is_read"].to_numpy() | ev["is_write"].to_numpy()
-        self.io_ok = self.ok & io
-        ftype = ev["fd.type"].astype("object")
-        self.file = (ftype == "file").to_numpy() & self.io_ok
-        self.net = ftype.isin(["ipv4", "ipv6"]).to_numpy() & self.io_ok
-        self.read = ev["is_read"].to_numpy()
-        self.write = ev["is_write"].to_numpy() & ~self.read
-        self.type = ev["type"].astype("object").to_numpy()
-        self.sport = ev["fd.sport"]
-        self.has_sport = self.sport.notna().to_numpy()
-        self.name = ev["fd.name"].fillna("").astype(object)
-
-    def types(self, *names: str) -> np.ndarray:
-        return np.isin(self.type, names)
-
-
-def _log_lines(ev: pd.DataFrame, mk: _Masks, kind: str) -> Points:
-    is_log = mk.name.str.contains(r"\.log|_log|/var/log", regex=True) & \
-        ~mk.name.str.contains(r"\.gz|\.tgz", regex=True)
-    m = (mk.file & mk.write & is_log.to_numpy())
+def _log_lines(m: _Masks, kind: str) -> Points:
+    rows = m.sel(m.file, m.write)
+    name = _names(m, rows)
+    is_log = name.str.contains(r"\.log|_log|/var/log", regex=True) & ~name.str.contains(r"\.gz|\.tgz", regex=True)
+    rows = _where(rows, is_log.to_numpy(dtype=bool))
     ts, counts = [], []
-    for t, data in zip(ev["ts"].to_numpy()[m], ev["arg"].to_numpy()[m], strict=True):
+    for t, data in zip(m.c.ts[rows], m.c.arg.at(rows), strict=True):
         n = 0
         for line in (data or b"").split(b"\n"):
             if not line:
@@ -368,12 +610,12 @@ def _log_lines(ev: pd.DataFrame, mk: _Masks, kind: str) -> Points:
     return Points("sum", np.array(ts, dtype=np.int64), np.array(counts, dtype=np.int64))
 
 
-def _syslog(ev: pd.DataFrame, mk: _Masks, pred: Callable[[int], bool]) -> Points:
+def _syslog(m: _Masks, pred: Callable[[int], bool]) -> Points:
     """Writes to /dev/log (or a file or unix socket) carrying a syslog ``<PRI>`` header."""
-    ftype = ev["fd.type"].astype("object").to_numpy()
-    m = mk.write & mk.ok & np.isin(ftype, ["file", "unix"]) & mk.name.str.contains("/dev/log").to_numpy()
+    rows = m.sel(m.fd_rows("file", "unix"), m.write, m.ok)
+    rows = _where(rows, _names(m, rows).str.contains("/dev/log").to_numpy(dtype=bool))
     ts = []
-    for t, data in zip(ev["ts"].to_numpy()[m], ev["arg"].to_numpy()[m], strict=True):
+    for t, data in zip(m.c.ts[rows], m.c.arg.at(rows), strict=True):
         sev = _severity(data or b"")
         if sev is not None and pred(sev):
             ts.append(t)
@@ -399,11 +641,20 @@ def _http(d: SummaryData, errors: bool) -> Points:
     return Points("sum", ts, np.ones(len(ts), dtype=np.int64))
 
 
-def _infra(ev: pd.DataFrame, mk: _Masks, name: str | None) -> Points:
-    m = mk.types("infra") & mk.enter
-    keep = [isinstance(a, tuple) and a[0] == "docker" and (name is None or a[1] == name) for a in ev["arg"][m]]
-    ts = ev["ts"].to_numpy()[m][np.array(keep, dtype=bool)] if keep else np.array([], dtype=np.int64)
-    return Points("sum", ts, np.ones(len(ts), dtype=np.int64))
+def _infra(m: _Masks, name: str | None) -> Points:
+    rows = m.sel(m.types("infra"), m.enter)
+    keep = [isinstance(a, tuple) and a[0] == "docker" and (name is None or a[1] == name) for a in m.c.arg.at(rows)]
+    return _sum(m, _where(rows, keep))
+
+
+def _arg_is(m: _Masks, rows: np.ndarray, value) -> np.ndarray:
+    """The ``rows`` whose arg equals ``value``."""
+    return _where(rows, [a == value for a in m.c.arg.at(rows)])
+
+
+def _res(m: _Masks, rows: np.ndarray, test: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """The ``rows`` with a rawres that passes ``test``."""
+    return rows[m.c.res_ok[rows] & test(m.c.res[rows])]
 
 
 @dataclass(frozen=True)
@@ -422,10 +673,26 @@ class Tile:
 
 
 def _slow(ms: int) -> Callable:
-    def pts(d: SummaryData, mk: _Masks) -> Points:
-        lat = d.events["evt.latency"].fillna(0).to_numpy(dtype=np.int64)
-        return _sum(d.events, mk.file & (lat > ms * 1_000_000) & ~mk.name.str.startswith("/dev/").to_numpy())
+    def pts(d: SummaryData, m: _Masks) -> Points:
+        rows = m.file[m.fd(m.c.latency, m.file) > ms * 1_000_000]
+        return _sum(m, _where(rows, ~_names(m, rows).str.startswith("/dev/").to_numpy(dtype=bool)))
     return pts
+
+
+def _interactive(d: SummaryData, m: _Masks) -> Points:
+    rows = m.sel(m.types("execve"), m.ok)
+    pname = pd.Series(m.c.pname.at(rows), dtype=object).fillna("")
+    return _sum(m, _where(rows, pname.str.contains("bash", regex=False).to_numpy(dtype=bool)))
+
+
+def _system_files(d: SummaryData, m: _Masks) -> Points:
+    rows = m.sel(m.file, m.write)
+    return _distinct(m, _where(rows, _names(m, rows).str.startswith(SYSTEM_DIRS).to_numpy(dtype=bool)),
+                     m.c.containername)
+
+
+def _port_is(m: _Masks, rows: np.ndarray, ports) -> np.ndarray:
+    return rows[m.fd(m.c.sport_ok, rows, False) & np.isin(m.fd(m.c.sport, rows), ports)]
 
 
 _OPENS = "(evt.type=open or evt.type=openat or evt.type=openat2 or evt.type=creat)"
@@ -437,76 +704,67 @@ _NET = "(fd.type=ipv4 or fd.type=ipv6)"
 TILES: tuple[Tile, ...] = (
     Tile("notifications", "Sysdig Secure Notifications", "Sysdig Secure notifications inserted in the capture.",
          "general", "notifications", "NONE", True, True,
-         lambda d, m: _sum(d.events, m.types("notification") & m.enter)),
+         lambda d, m: _sum(m, m.sel(m.types("notification"), m.enter))),
     Tile("procCount", "Running Processes", "Total number of processes that were running during the capture",
          "general", "procs", "", False, False, lambda d, m: _level(d.procs, d.last), aggregation="avg"),
     Tile("containerCount", "Running Containers", "Total number of containers that were running during the capture",
          "general", "containers", "", False, False, lambda d, m: _level(d.containers, d.last), aggregation="avg"),
     Tile("syscallCount", "System Calls", "Number of system calls performed by any process/container in the system",
-         "general", "syscalls", "", False, False, lambda d, m: _sum(d.events, np.ones(len(d.events), bool))),
+         "general", "syscalls", "", False, False, lambda d, m: _sum(m, None)),
     Tile("fileBytes", "File Bytes In+Out", "Amount of bytes read from or written to the file system",
-         "file", "files", "fd.directory", False, False,
-         lambda d, m: _sum(d.events, m.file, d.events["evt.buflen"])),
+         "file", "files", "fd.directory", False, False, lambda d, m: _sum(m, m.file, m.c.buflen)),
     Tile("fileBytesR", "File Bytes In", "Amount of bytes read from the file system", "file", "files",
-         "fd.directory", False, False, lambda d, m: _sum(d.events, m.file & m.read, d.events["evt.buflen"])),
+         "fd.directory", False, False, lambda d, m: _sum(m, m.sel(m.file, m.read), m.c.buflen)),
     Tile("fileBytesW", "File Bytes Out", "Amount of bytes written to the file system", "file", "files",
-         "fd.directory", False, False, lambda d, m: _sum(d.events, m.file & m.write, d.events["evt.buflen"])),
+         "fd.directory", False, False, lambda d, m: _sum(m, m.sel(m.file, m.write), m.c.buflen)),
     Tile("fileCount", "Accessed Files", "Number of files that have been accessed during the capture", "file",
-         "files", "fd.directory", True, False,
-         lambda d, m: _distinct(d.events, m.file, d.events["fd.containername"]), "evt.is_io=true"),
+         "files", "fd.directory", True, False, lambda d, m: _distinct(m, m.file, m.c.containername),
+         "evt.is_io=true"),
     Tile("fileCountW", "Modified Files", "Number of files that have received writes during the capture",
          "file", "files", "fd.directory", True, False,
-         lambda d, m: _distinct(d.events, m.file & m.write, d.events["fd.containername"]), "evt.is_io_write=true"),
+         lambda d, m: _distinct(m, m.sel(m.file, m.write), m.c.containername), "evt.is_io_write=true"),
     Tile("netBytes", "Net Bytes In+Out", "Amount of bytes read from or written to the network", "network",
-         "sports", "fd.sport", False, False, lambda d, m: _sum(d.events, m.net, d.events["evt.buflen"])),
+         "sports", "fd.sport", False, False, lambda d, m: _sum(m, m.net, m.c.buflen)),
     Tile("netBytesR", "Net Bytes In", "Amount of bytes read from the network", "network", "sports", "fd.sport",
-         False, False, lambda d, m: _sum(d.events, m.net & m.read, d.events["evt.buflen"])),
+         False, False, lambda d, m: _sum(m, m.sel(m.net, m.read), m.c.buflen)),
     Tile("netBytesW", "Net Bytes Out", "Amount of bytes written to the network", "network", "sports", "fd.sport",
-         False, False, lambda d, m: _sum(d.events, m.net & m.write, d.events["evt.buflen"])),
+         False, False, lambda d, m: _sum(m, m.sel(m.net, m.write), m.c.buflen)),
     Tile("connectionCount", "Active Network Connections",
          "Number of network connections that have been accessed during the capture", "network", "connections",
-         "fd.sport", True, False, lambda d, m: _distinct(d.events, m.net, d.events["fd.containername"]),
-         "evt.is_io=true"),
+         "fd.sport", True, False, lambda d, m: _distinct(m, m.net, m.c.containername), "evt.is_io=true"),
     Tile("listeningPortCount", "Listening Ports", "Number of open ports on this system", "network",
          "port_bindings", "fd.sport", True, False, lambda d, m: _level(d.ports, d.last), aggregation="avg"),
     Tile("newListeningPorts", "New Listening Ports",
          "Number of open ports that have been added during the observation interval", "network", "port_bindings",
-         "fd.sport", True, True, lambda d, m: _sum(d.events, m.types("bind") & m.ok & m.has_sport)),
+         "fd.sport", True, True, lambda d, m: _sum(m, m.with_sport(m.sel(m.types("bind"), m.ok)))),
     Tile("newConnectionsO", "New Outbound Connections", "New client network connections", "network", "dig", "NONE",
-         True, False, lambda d, m: _sum(d.events, m.types("connect") & m.exit & m.has_sport),
+         True, False, lambda d, m: _sum(m, m.with_sport(m.sel(m.types("connect"), m.exit))),
          "evt.type=connect and evt.dir=< and fd.sport exists"),
     Tile("newConnectionsI", "New Inbound Connections", "New server network connections", "network", "dig", "",
-         True, False, lambda d, m: _sum(d.events, m.types("accept", "accept4") & m.exit & m.has_sport),
+         True, False, lambda d, m: _sum(m, m.with_sport(m.sel(m.types("accept", "accept4"), m.exit))),
          "(evt.type=accept or evt.type=accept4) and evt.dir=< and fd.sport exists"),
     Tile("executedCommands", "Executed Commands",
          "Number of new programs that have been executed during the observed interval", "security",
-         "spy_users_wsysdig", "", False, True, lambda d, m: _sum(d.events, m.types("execve") & m.ok)),
+         "spy_users_wsysdig", "", False, True, lambda d, m: _sum(m, m.sel(m.types("execve"), m.ok))),
     Tile("executedInteractiveCommands", "Executed Interactive Commands",
          "Number of new programs that have been executed from a shell during the observed interval", "security",
-         "spy_users_wsysdig", "NONE", True, True,
-         lambda d, m: _sum(d.events, m.types("execve") & m.ok
-                           & d.events["proc.pname"].fillna("").str.contains("bash", regex=False).to_numpy()),
-         "proc.pname=bash"),
+         "spy_users_wsysdig", "NONE", True, True, _interactive, "proc.pname=bash"),
     Tile("newSymLinksCount", "New Symlinks", "Number of new symbolic links that were created", "security", "dig",
-         "NONE", True, True, lambda d, m: _sum(d.events, m.types("symlink", "symlinkat") & m.ok),
+         "NONE", True, True, lambda d, m: _sum(m, m.sel(m.types("symlink", "symlinkat"), m.ok)),
          "(evt.type=symlink or evt.type=symlinkat) and evt.dir=< and evt.failed = false"),
     Tile("sysFileCountW", "Modified System Files", "Number of system files that have been written during the "
-         "capture", "security", "files", "NONE", True, True,
-         lambda d, m: _distinct(d.events, m.file & m.write & m.name.str.startswith(SYSTEM_DIRS).to_numpy(),
-                                d.events["fd.name"]), "evt.is_io_write=true"),
+         "capture", "security", "files", "NONE", True, True, _system_files, "evt.is_io_write=true"),
     Tile("sudoInvocations", "Sudo Invocations", "Number of times the sudo program has been called", "security",
-         "dig", "NONE", True, True,
-         lambda d, m: _sum(d.events, m.types("execve") & m.ok & (d.events["arg"] == "sudo").to_numpy()),
+         "dig", "NONE", True, True, lambda d, m: _sum(m, _arg_is(m, m.sel(m.types("execve"), m.ok), "sudo")),
          "evt.type=execve and evt.arg.exe=sudo"),
     Tile("setnsInvocations", "Setns Invocations", "Number of times the setns system call has been called. Setns is "
          "typically used to \"enter\" in another container", "security", "dig", "NONE", True, True,
-         lambda d, m: _sum(d.events, m.types("setns") & m.ok), "evt.type=setns"),
+         lambda d, m: _sum(m, m.sel(m.types("setns"), m.ok)), "evt.type=setns"),
     Tile("newConnectionsSsh", "New SSH Connections", "Client or server connections", "security", "dig", "", True, True,
-         lambda d, m: _sum(d.events, m.types("connect", "accept", "accept4") & m.exit
-                           & (m.sport == 22).fillna(False).to_numpy()),
+         lambda d, m: _sum(m, _port_is(m, m.sel(m.types("connect", "accept", "accept4"), m.exit), [22])),
          "(evt.type=accept or evt.type=accept4 or evt.type=connect) and evt.dir=< and fd.sport=22"),
     Tile("fileDeletionsCount", "Deleted Files", "Number of files that were deleted", "security", "dig", "NONE",
-         True, True, lambda d, m: _sum(d.events, m.types("unlink", "unlinkat") & m.ok),
+         True, True, lambda d, m: _sum(m, m.sel(m.types("unlink", "unlinkat"), m.ok)),
          "(evt.type=unlink or evt.type=unlinkat) and evt.dir=< and evt.failed=false"),
     Tile("sysReqCountHttp", "HTTP Requests", "Number of HTTP requests", "performance", "echo", "fd.directory", True,
          True, lambda d, m: _http(d, False),
@@ -518,24 +776,22 @@ TILES: tuple[Tile, ...] = (
          f"{_NET} and (evt.arg.data startswith \"HTTP/1.0 4\" or evt.arg.data startswith \"HTTP/1.1 4\" or "
          "evt.arg.data startswith \"HTTP/1.0 5\" or evt.arg.data startswith \"HTTP/1.1 5\")"),
     Tile("openErrorCount", "File Open Errors", "Count of failed file opens", "performance", "dig", "fd.directory",
-         True, False, lambda d, m: _sum(d.events, m.types("open", "openat", "openat2", "creat") & m.failed),
+         True, False, lambda d, m: _sum(m, m.sel(m.types("open", "openat", "openat2", "creat"), m.failed)),
          f"{_OPENS} and evt.dir=< and evt.rawres<0"),
     Tile("forkCount", "Fork Count", "Count of processes and threads that have been created", "performance", "dig",
          "NONE", True, False,
-         lambda d, m: _sum(d.events, m.types("clone", "fork", "vfork", "clone3") & m.exit
-                           & (d.events["rawres"] > 0).fillna(False).to_numpy()),
+         lambda d, m: _sum(m, _res(m, m.sel(m.types("clone", "fork", "vfork", "clone3"), m.exit), lambda r: r > 0)),
          f"{_FORKS} and evt.dir=< and evt.rawres>0"),
     Tile("connectErrorCount", "Failed Connection Attempts", "Count of failed network connect calls", "performance",
          "dig", "NONE", True, True,
-         lambda d, m: _sum(d.events, m.types("connect") & m.failed
-                           & (d.events["rawres"] != -EINPROGRESS).fillna(False).to_numpy()
-                           & d.events["fd.type"].astype("object").isin(["ipv4", "ipv6"]).to_numpy()),
+         lambda d, m: _sum(m, np.intersect1d(_res(m, m.sel(m.types("connect"), m.failed), lambda r: r != -EINPROGRESS),
+                                             m.fd_rows("ipv4", "ipv6"), assume_unique=True)),
          f"evt.type=connect and {_NET} and evt.rawres<0 and evt.res!=EINPROGRESS"),
     Tile("signalCount", "Received Signals", "Number of unix signals that have been received by the processes on the "
          "system", "performance", "dig", "NONE", True, False,
-         lambda d, m: _sum(d.events, m.types("signaldeliver") & m.enter), "evt.type=signaldeliver"),
+         lambda d, m: _sum(m, m.sel(m.types("signaldeliver"), m.enter)), "evt.type=signaldeliver"),
     Tile("segfaultCount", "Segmentation Faults", "Number of process segfaults", "performance", "dig", "NONE", True,
-         True, lambda d, m: _sum(d.events, m.types("signaldeliver") & m.enter & (d.events["arg"] == SIGSEGV).to_numpy()),
+         True, lambda d, m: _sum(m, _arg_is(m, m.sel(m.types("signaldeliver"), m.enter), SIGSEGV)),
          "evt.type=signaldeliver and evt.arg.sig=SIGSEGV"),
     Tile("over1msFileIoCount", "Slow File I/O calls (1ms+)",
          "Number of file read or write calls that took more than 1ms to return", "performance", "slow_io", "NONE",
@@ -547,42 +803,43 @@ TILES: tuple[Tile, ...] = (
          "Number of file read or write calls that took more than 100ms to return", "performance", "slow_io", "NONE",
          True, True, _slow(100)),
     Tile("appLogCount", "App Log Messages", "Number of writes to application log files", "logs", "echo", "NONE",
-         True, False, lambda d, m: _log_lines(d.events, m, "all"), _LOG),
+         True, False, lambda d, m: _log_lines(m, "all"), _LOG),
     Tile("appLogCountW", "App Log Warning Messages",
          "Number of writes to application log files containing the word \"warning\"", "logs", "echo", "NONE", True,
-         False, lambda d, m: _log_lines(d.events, m, "warn"), _LOG + " and evt.arg.data icontains warn"),
+         False, lambda d, m: _log_lines(m, "warn"), _LOG + " and evt.arg.data icontains warn"),
     Tile("appLogCountE", "App Log Error Messages",
          "Number of writes to application log files containing the word \"error\"", "logs", "echo", "NONE", True,
-         True, lambda d, m: _log_lines(d.events, m, "error"),
+         True, lambda d, m: _log_lines(m, "error"),
          _LOG + " and (evt.arg.data icontains error or evt.arg.data icontains critic or evt.arg.data icontains "
          "emerg or evt.arg.data icontains alert)"),
     Tile("sysLogCount", "Syslog Messages", "Number of entries written to syslog", "logs", "spy_syslog", "NONE", True,
-         False, lambda d, m: _syslog(d.events, m, lambda s: True)),
+         False, lambda d, m: _syslog(m, lambda s: True)),
     Tile("sysLogCountW", "Syslog Warning Messages", "Number of entries with severity WARNING written to syslog",
-         "logs", "spy_syslog", "NONE", True, False, lambda d, m: _syslog(d.events, m, lambda s: s == 4),
+         "logs", "spy_syslog", "NONE", True, False, lambda d, m: _syslog(m, lambda s: s == 4),
          "syslog.severity=4"),
     Tile("sysLogCountE", "Syslog Error Messages", "Number of entries with severity ERROR or lower written to syslog",
-         "logs", "spy_syslog", "NONE", True, True, lambda d, m: _syslog(d.events, m, lambda s: s < 4),
+         "logs", "spy_syslog", "NONE", True, True, lambda d, m: _syslog(m, lambda s: s < 4),
          "syslog.severity<4"),
     Tile("dockerEvtsCount", "Docker Events", "Total number of events generated by docker activity",
-         "infrastructure", "docker_events", "NONE", True, True, lambda d, m: _infra(d.events, m, None)),
+         "infrastructure", "docker_events", "NONE", True, True, lambda d, m: _infra(m, None)),
 )
 
 
 def _dynamic_tiles(d: SummaryData, mk: _Masks) -> list[Tile]:
     """One tile per docker event name, and one per service (by server port) that moved bytes."""
     tiles = []
-    names = sorted({a[1] for a in d.events["arg"] if isinstance(a, tuple) and a[0] == "docker" and a[1]})
+    names = sorted({a[1] for a in mk.c.arg.at(mk.types("infra"))
+                    if isinstance(a, tuple) and a[0] == "docker" and a[1]})
     for n in names:
         tiles.append(Tile(f"dockerEvtsCount{n}", f"{n} Events", f"Total number of docker events of type {n}",
                           "infrastructure", "docker_events", "NONE", True, True,
-                          lambda dd, m, n=n: _infra(dd.events, m, n), f'evt.arg.name="{n}"'))
+                          lambda dd, m, n=n: _infra(m, n), f'evt.arg.name="{n}"'))
     for proto in sorted(set(SERVICES.values())):
         ports = sorted(p for p, s in SERVICES.items() if s == proto)
         flt = " or ".join(f"fd.sport={p}" for p in ports)
 
         def pts(dd: SummaryData, m: _Masks, ports=ports) -> Points:
-            return _sum(dd.events, m.net & m.sport.isin(ports).fillna(False).to_numpy(), dd.events["evt.buflen"])
+            return _sum(m, _port_is(m, m.net, ports), m.c.buflen)
         tiles.append(Tile(f"protoBytes_{proto}", f"{proto} Bytes",
                           f"Total number of network bytes generated by the {proto} protocol", "napps", "connections",
                           "NONE", True, False, pts, flt))
@@ -600,17 +857,27 @@ def bucket_edges(first: int, last: int, samples: int) -> np.ndarray:
 
 
 def bucketize(p: Points, edges: np.ndarray) -> tuple[np.ndarray, float]:
-    """Per-bucket values and the tile total."""
+    """Per-bucket values and the tile total (sums are exact integers)."""
     n = len(edges) - 1
     if p.kind == "level":
         starts, ends = p.ts, p.ends
         vals = np.array([int(((starts < edges[i + 1]) & (ends > edges[i])).sum()) for i in range(n)], dtype=np.int64)
         alive = (starts <= edges[-1]) & (ends > edges[0])
         return vals, int(len(set(p.keys[alive].tolist())))
-    idx = np.clip(np.searchsorted(edges, p.ts, side="right") - 1, 0, n - 1)
     if p.kind == "sum":
-        vals = np.bincount(idx, weights=p.values, minlength=n).astype(np.int64)
-        return vals, int(p.values.sum())
+        values = np.asarray(p.values, dtype=np.int64)
+        if p.ordered:
+            # bucket i holds edges[i] <= ts < edges[i + 1]; times before the first or after the last edge
+            # fall in the first and the last bucket
+            cut = np.concatenate(([0], np.searchsorted(p.ts, edges[1:-1], side="left"), [len(p.ts)]))
+            csum = np.concatenate(([0], np.cumsum(values)))
+            vals = (csum[cut[1:]] - csum[cut[:-1]]).astype(np.int64)
+        else:
+            idx = np.clip(np.searchsorted(edges, p.ts, side="right") - 1, 0, n - 1)
+            vals = np.zeros(n, dtype=np.int64)
+            np.add.at(vals, idx, values)
+        return vals, int(values.sum())
+    idx = np.clip(np.searchsorted(edges, p.ts, side="right") - 1, 0, n - 1)
     df = pd.DataFrame({"b": idx, "k": p.keys})
     per = df.groupby("b")["k"].nunique()
     vals = np.zeros(n, dtype=np.int64)
@@ -631,7 +898,7 @@ def summary(cap, samples: int = 100) -> dict:
     in this module's docstring.
     """
     d = collect(cap)
-    mk = _Masks(d.events)
+    mk = _Masks(d.cols)
     edges = bucket_edges(d.first, d.last, samples)
     metrics, used = [], set()
     for tile in (*TILES, *_dynamic_tiles(d, mk)):
@@ -665,12 +932,12 @@ def _metric(tile: Tile, vals: np.ndarray, tot: int, edges: np.ndarray) -> dict:
 
 
 _BASIC: dict[str, Callable[[SummaryData, _Masks], Points]] = {
-    "events": lambda d, m: _sum(d.events, ~d.events["hidden"].to_numpy()),
-    "errors": lambda d, m: _sum(d.events, m.failed & ~d.events["hidden"].to_numpy()),
-    "bytes_read": lambda d, m: _sum(d.events, m.io_ok & m.read, d.events["evt.buflen"]),
-    "bytes_written": lambda d, m: _sum(d.events, m.io_ok & m.write, d.events["evt.buflen"]),
-    "file_bytes": lambda d, m: _sum(d.events, m.file, d.events["evt.buflen"]),
-    "net_bytes": lambda d, m: _sum(d.events, m.net, d.events["evt.buflen"]),
+    "events": lambda d, m: _sum(m, np.flatnonzero(~m.c.hidden)),
+    "errors": lambda d, m: _sum(m, np.flatnonzero(m.failed & ~m.c.hidden)),
+    "bytes_read": lambda d, m: _sum(m, np.flatnonzero(m.io_ok & m.read), m.c.buflen),
+    "bytes_written": lambda d, m: _sum(m, np.flatnonzero(m.io_ok & m.write), m.c.buflen),
+    "file_bytes": lambda d, m: _sum(m, m.file, m.c.buflen),
+    "net_bytes": lambda d, m: _sum(m, m.net, m.c.buflen),
     "processes": lambda d, m: _level(d.procs, d.last),
     "http_requests": lambda d, m: _http(d, False),
     "http_errors": lambda d, m: _http(d, True),
@@ -684,7 +951,7 @@ def metric_names(cap=None) -> list[str]:
         names += [t.id, t.name]
     if cap is not None:
         d = collect(cap)
-        for t in _dynamic_tiles(d, _Masks(d.events)):
+        for t in _dynamic_tiles(d, _Masks(d.cols)):
             names += [t.id, t.name]
     return names
 
@@ -699,7 +966,7 @@ def timeline(cap, metric: str = "events", freq: str = "1s") -> pd.Series:
     (``"Net Bytes In"``). Sums per bucket for counters, distinct keys per bucket for table tiles.
     """
     d = collect(cap)
-    mk = _Masks(d.events)
+    mk = _Masks(d.cols)
     fn = _BASIC.get(metric)
     if fn is None:
         tile = next((t for t in (*TILES, *_dynamic_tiles(d, mk)) if metric in (t.id, t.name)), None)
@@ -718,5 +985,5 @@ def timeline(cap, metric: str = "events", freq: str = "1s") -> pd.Series:
     return pd.Series(vals, index=index, name=metric)
 
 
-__all__ = ["summary", "timeline", "collect", "metric_names", "bucket_edges", "bucketize", "TILES", "Tile",
-           "SummaryData", "SERVICES"]
+__all__ = ["summary", "timeline", "collect", "replay_collect", "metric_names", "bucket_edges", "bucketize", "TILES",
+           "Tile", "SummaryData", "EventCols", "SERVICES"]
