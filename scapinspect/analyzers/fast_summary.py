@@ -29,7 +29,6 @@ contradicts the table followed here, fd names that may have lost control charact
 from __future__ import annotations
 
 import heapq
-import re
 import weakref
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
@@ -339,10 +338,6 @@ def _server_fds(fds: dict) -> dict[int, tuple[int, bool]]:
     return out
 
 
-_CONTROL = re.compile("[\x00-\x1f\x7f]")
-# the events whose string parameters become fd names or working directories
-_PATH_TYPES = [e.id for e in et.head().events
-               if e.name in ("open", "openat", "openat2", "creat", "chdir", "memfd_create")]
 _U64 = 1 << 64
 
 
@@ -489,7 +484,6 @@ class _Build:
         v = self.rows_part.views()
         self.tables(_section(v["u8"], v["u32"]))
         ports = self.ports()
-        self._names_unsanitized()
         cols, frame = self.columns()
         first = int(cols.ts[0]) if len(cols.ts) else 0
         last = int(cols.ts[-1]) if len(cols.ts) else 0
@@ -1028,60 +1022,6 @@ class _Build:
         k = np.where(fsnap >= 0, fsnap, len(fds))
         return per_v[k], per_ok[k]
 
-    def _names_unsanitized(self) -> None:
-        """The fd snapshots keep names as fd.name shows them, without control characters, where
-        fd.containername has the name as the table holds it: refuse a capture whose paths (the proc
-        list's fd names and working directories, the paths of opens, chdir and memfd_create) may hold
-        one (StateEngine.sanitize: bytes below 0x20 and 0x7f)."""
-        from ..state.engine import sanitize
-        self.raw_names: dict[int, str] = {}
-        unclean: dict[tuple, set[str]] = {}     # (shown name, type, l4proto, role) -> proc list names
-        for t in self.state0.threads.values():
-            if _CONTROL.search(t.cwd):
-                raise Fallback("a working directory with control characters")
-            for f in t.fds.values():
-                if _CONTROL.search(f.name):
-                    unclean.setdefault((sanitize(f.name), f.type, f.l4proto, f.role), set()).add(f.name)
-        if unclean:
-            # the proc list's unix sockets end with a newline: a snapshot showing such a name holds
-            # the proc list's fd (or a copy) when no handler of a row could have named it
-            fsnap = self.side.fsnap
-            used = np.unique(fsnap[self.drows])
-            for k in used[used >= 0].tolist():
-                name, ftype, l4, role = self.side.fd_rows[k][:4]
-                raw = unclean.get((name, ftype, l4, role))
-                if raw is None:
-                    continue
-                named = np.isin(self.ty.hmode[self.retype], (4, 5)) & (fsnap == k)
-                if len(raw) != 1 or named.any():
-                    raise Fallback("fd names with control characters")
-                self.raw_names[k] = next(iter(raw))
-        table = et.head().events
-        rows = np.flatnonzero(np.isin(self.retype, _PATH_TYPES))
-        if not len(rows):
-            return
-        p, at = self.rows_part.params(rows)
-        starts, lens = [], []
-        et_ = self.retype[rows]
-        for t in np.unique(et_).tolist():
-            m = np.flatnonzero(et_ == t)
-            for k, prm in enumerate(table[t].params):
-                if prm.type in (et.PT_CHARBUF, et.PT_FSPATH, et.PT_FSRELPATH):
-                    pos, length = p.locate(at[m], k)
-                    ok = p.nparams[at[m]] > k
-                    starts.append(pos[ok])
-                    lens.append(length[ok])
-        if not starts:
-            return
-        st, ln = np.concatenate(starts), np.concatenate(lens)
-        total = int(ln.sum())
-        if not total:
-            return
-        idx = np.repeat(st - np.concatenate(([0], np.cumsum(ln)[:-1])), ln) + np.arange(total)
-        b = p.v["u8"][idx]
-        if (((b > 0) & (b < 0x20)) | (b == 0x7F)).any():
-            raise Fallback("fd names with control characters")
-
     # -- the per-event columns ----------------------------------------------------------------------------
     def columns(self):
         """The collector's per-event columns (summary.EventCols) and a function building its frame
@@ -1142,7 +1082,7 @@ class _Build:
             res=res, res_ok=res_ok, is_read=ty.read[etype], is_write=ty.write[etype],
             hidden=merged(False, True, bool), fd_rows=orow, fd_type=fcodes, fd_types=fd_types,
             name=Text(ncodes, [table_text(x) for x in nlabels]),
-            containername=self._containername(drows, fsnap, ncodes, nlabels),
+            containername=self._containername(drows, ncodes, nlabels),
             sport=np.where(sport_ok, sport, 0), sport_ok=sport_ok, buflen=np.where(blen_ok, blen, 0),
             latency=np.where(lat_ok, lat, 0), pname=Sparse(orow[pidx][keep], pvals[keep]),
             arg=self._args(drows, orow, dhid, ohid, et_r, rres, rres_ok, to_file_unix))
@@ -1160,14 +1100,12 @@ class _Build:
                 vals[i], ok[i] = v, True
         return vals, ok
 
-    def _containername(self, drows, fsnap, ncodes, nlabels):
-        """fd.containername of the rows (summary.Text): the thread's container id and ':' before the
-        fd's name (the name in the table, not what fd.name shows for a failed connect)."""
+    def _containername(self, drows, ncodes, nlabels):
+        """fd.containername of the rows (summary.Text): the thread's container id and ':' before
+        fd.name (so a failed connect shows the address it named, as libsinsp extracts both)."""
         from .summary import Text
-        fds = self.side.fd_rows
-        # name source: the fd snapshot (fsnap >= 0) or fd.name (no fd: the path the event names)
-        labels = [self.raw_names.get(i, f[0]) for i, f in enumerate(fds)] + nlabels
-        key = np.where(fsnap >= 0, fsnap, np.where((fsnap == -2) & (ncodes >= 0), len(fds) + ncodes, -1))
+        labels = list(nlabels)
+        key = ncodes
         cid = self._row_cids(drows)
         if cid is None:
             texts = [table_text(":" + x) if x is not None else None for x in labels]

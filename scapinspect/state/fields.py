@@ -365,6 +365,8 @@ def _container_prefix(fc: FieldContext) -> str:
 
 
 
+_FD_NAME = _fdfield(_fd_name, _creator_name)
+
 FIELDS: dict[str, Callable[[FieldContext], object]] = {
     "evt.num": lambda fc: fc.item.num,
     "evt.rawtime": lambda fc: fc.ev.ts,
@@ -408,14 +410,15 @@ FIELDS: dict[str, Callable[[FieldContext], object]] = {
     "container.image": _proc(_container_image),
     "container.type": _proc(_container_type),
     "fd.num": lambda fc: fc.ctx.tinfo.lastevent_fd if fc.fd_related() else None,
-    "fd.name": _fdfield(_fd_name, _creator_name),
+    "fd.name": _FD_NAME,
     "fd.type": _fdfield(lambda fc, f: TYPE_NAMES.get(f.type, "<NA>")),
     "fd.typechar": _fdfield(lambda fc, f: f.typechar(fc.stream.prof.name != "0.29"), _typechar_null),
     "fd.directory": _fdfield(_directory, _dir_from_creator),
     "fd.filename": _fdfield(_filename, lambda fc: None),
-    "fd.containername": _fdfield(lambda fc, f: _container_prefix(fc) + f.name,
-                                 lambda fc: (lambda n: None if n is None else _container_prefix(fc) + n)(
-                                     _creator_name(fc))),
+    # fd.name with the container before it (libsinsp extracts both in one case: a failed connect
+    # names its address, and the name is sanitized)
+    "fd.containername": lambda fc: (lambda n: None if n is None else _container_prefix(fc) + n)(
+        _FD_NAME(fc)),
     "fd.containerdirectory": _fdfield(
         lambda fc, f: (lambda d: None if d is None else _container_prefix(fc) + d)(_directory(fc, f)),
         lambda fc: (lambda d: None if d is None else _container_prefix(fc) + d)(_dir_from_creator(fc))),
