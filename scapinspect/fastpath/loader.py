@@ -228,6 +228,8 @@ def _columns(b: Blocks, p: Params, kept: np.ndarray, prof: Profile, stream,
     # hidden events without a thread to look up and without a handler change nothing
     inert = ((kind == K_NONE) | (kind == K_SKIP_PROCINFO)) & (hmode == 0)
     process = ~(hidden & inert[etype])
+    # events the pass skips after its last one: libsinsp would still settle pending removals there
+    trailing = bool(len(process)) and not bool(process[-1])
     # integer parameters the pass reads
     pidx = np.flatnonzero(process)
     del process
@@ -254,7 +256,7 @@ def _columns(b: Blocks, p: Params, kept: np.ndarray, prof: Profile, stream,
     cols = {
         "type": tp.astype(np.int16), "tid": b.tid[kp], "ts": b.ts[kp], "fd": fdarg, "res0": res0,
         "visible": ~hidden[pidx], "num": (pidx + 1).astype(np.int32 if n < 2**31 - 1 else np.int64),
-        "maker": (maker, slot),
+        "maker": (maker, slot), "trailing": trailing,
     }
     return cols, np.flatnonzero(~hidden)
 
