@@ -1,11 +1,13 @@
 """Compute a csysdig view over a capture, as ``csysdig -r FILE -v VIEW -j -pc [FILTER]`` does:
-extract.py replays the capture, table.py builds the rows, render.py formats them."""
+fast.py computes the view from the loaded frame when it can, else extract.py replays the capture;
+table.py builds the rows, render.py formats them."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 from .definitions import VIEWS, View, get_view
 from .extract import THREAD_SERIAL, cpu_values, extract
+from .fast import fast_rows
 from .fieldinfo import RELTIME, field_type
 from .fields import CPU_FIELDS, CPU_TICKS
 from .render import format_reltime
@@ -58,15 +60,21 @@ def view_result(cap, name: str, *, filter: str | None = None,  # noqa: A002
     col_fields = [c.field for c in layout]
     fields = list(dict.fromkeys(f for f in col_fields if f not in CPU_FIELDS))
     uses_cpu = any(f in CPU_FIELDS for f in col_fields)
-    ex = extract(cap, fields, combined_filter(view, filter), with_cpu=uses_cpu)
-    if uses_cpu:
-        for f in CPU_FIELDS & set(col_fields):
-            ex.values[f] = cpu_values(ex.values[CPU_TICKS], ex.values[THREAD_SERIAL], f)
-    rows = build_rows(view, layout, ex.values, ex.count, ex.time_delta, containers)
+    flt = combined_filter(view, filter)
+    got = fast_rows(cap, view, layout, flt, containers)   # from the loaded frame, when it can
+    if got is not None:     # (a capture the fast loader read has no reader warnings)
+        (rows, time_delta), warnings = got, []
+    else:
+        ex = extract(cap, fields, flt, with_cpu=uses_cpu)
+        if uses_cpu:
+            for f in CPU_FIELDS & set(col_fields):
+                ex.values[f] = cpu_values(ex.values[CPU_TICKS], ex.values[THREAD_SERIAL], f)
+        rows = build_rows(view, layout, ex.values, ex.count, ex.time_delta, containers)
+        time_delta, warnings = ex.time_delta, ex.warnings
     types = [field_type(c.field).type for c in rows.columns]
     shown = [[format_reltime(v) if t == RELTIME else v for v, t in zip(r, types, strict=True)] for r in rows.cells]
     return ViewResult(view, [c.name for c in rows.columns], types, shown, rows.keys,
-                      view_info(view, containers, filter), ex.time_delta, rows.cells, ex.warnings)
+                      view_info(view, containers, filter), time_delta, rows.cells, warnings)
 
 
 def compute_view(cap, name: str, *, filter: str | None = None,  # noqa: A002

@@ -30,10 +30,22 @@ def build_rows(view: View, layout: tuple[Column, ...], values: dict[str, list], 
     """Turn the kept events' field values into the view's rows."""
     types = [field_type(c.field) for c in layout]
     keys, cols = _event_rows(view, layout, types, values, n)
+    if view.kind != LIST:
+        keys, cols = ag.premerge(keys, cols[1:])
+    return finish_rows(view, layout, keys, cols, time_delta, containers)
+
+
+def finish_rows(view: View, layout: tuple[Column, ...], keys: list, cols: list[ag.Cells], time_delta: int,
+                containers: bool = True) -> Rows:
+    """The view's rows from its event rows (lists: one per kept event, keyed by the event counter) or
+    its key rows (tables: merged per key, in the order the keys first appeared, without the key column):
+    csysdig's hash-table order, the group-by merge, the sort and the cell values. fast.py computes the
+    key rows itself and joins here."""
+    types = [field_type(c.field) for c in layout]
     if view.kind == LIST:
         visible, key_type = list(layout), COUNTER
     else:
-        keys, cols = _hash_ordered(*ag.premerge(keys, cols[1:]), types[0].type)
+        keys, cols = _hash_ordered(keys, cols, types[0].type)
         visible, key_type = list(layout[1:]), types[0]
         g = next((j for j, c in enumerate(visible) if c.groupby_key), None)
         if g is not None:

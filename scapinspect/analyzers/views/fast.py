@@ -1,0 +1,1163 @@
+"""csysdig views computed from the loaded frame and the fast load's side data, without a replay.
+
+The reference (extract.py) replays the whole capture through the state engine and calls a field
+getter per event, ~8 s per view on 1M events. Most views only read what the fast load already knows
+per shown event: the frame's columns (DEFAULT_COLUMNS), the thread and fd snapshot of each row
+(fastpath.side) and per-type facts of the event table. For those, this module evaluates the view
+filter with the vectorised filter on the frame, derives the view's fields per kept row with numpy
+takes from the snapshot tables, merges the rows per key with numpy group operations (the rules of
+aggregate.premerge) and hands the key rows to table.finish_rows, which does the rest exactly as for
+the reference (csysdig's hash order, group-by, sort, cell values).
+
+What the frame does not hold, and how it is dealt with:
+
+* hidden events (procinfo, container descriptions, state-only events ...) and the end-of-file
+  ``sysdigevent`` per thread are not rows. The covered views but io_by_type have filters an event of
+  a hidden type present cannot pass (``_may_pass``, checked per capture against ``Side.hidden``);
+  io_by_type has no filter, the hidden events are rows of it, which is exact when their values do
+  not depend on their thread or an fd (``_Types.plain``, ``_with_hidden``); a user filter on it falls
+  back. The time delta takes the hidden events into account.
+* the end-of-file events (which pass ``syscall.type exists`` in 0.29 captures: syscalls,
+  syscall_procs; and io_by_type) come from ``Side.eof_threads``, the thread table the load's pass
+  ended with (the pass settles a thread removal that the hidden events it skips at the end of the
+  file would have applied, as the reference does by parsing them).
+* containers: the container table comes from the container events (hidden or rows) read with
+  ViewState's parsers, in file order; the runc container of each thread is the ``runc`` entry of its
+  thread snapshot (ViewExtras.container_of).
+* proc.ppid of current (0.41) captures looks the parent up in the thread table: not in the snapshots.
+* fd.directory is computed from the fd snapshot's name, which the load sanitizes (control characters
+  dropped) while the reference getter does not: a directory whose name holds control characters
+  would differ (the snapshots do not say whether sanitizing changed a name).
+
+Anything else the fast path cannot reproduce exactly (a view or filter field it does not derive, an
+I/O event whose fd snapshot is missing ...) makes ``fast_rows`` return None and the caller takes the
+reference path.
+"""
+from __future__ import annotations
+
+import time
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+
+from ..._text import table_text, table_texts
+from ...fastpath.replay import FD_SNAPSHOT, K_NONE, K_SKIP_PROCINFO, THREAD_SNAPSHOT, type_tables
+from ...fastpath.side import _Framed
+from ...filters import compile_filter
+from ...filters import fields as ff
+from ...parsers import eventtable as et
+from ...parsers import metadata as md
+from ...parsers.params import ipv4_str, ipv6_str
+from ...parsers.reader import Event, Section
+from ...render.events import HIDDEN_041, LEADING_CONTAINER_EVENTS, profile
+from ...state import fields as sf
+from ...state.engine import PROCEXIT, SCHEDSWITCH_6_E, StateEngine
+from ...state.model import ROLE_NONE, FdInfo
+from ...state.tracking import CONTAINER_E, CONTAINER_JSON_EVENTS, ViewState
+from . import aggregate as ag
+from .definitions import AVG, LIST, MAX, NONE, SUM, TIME_AVG, Column, View
+from .extract import ONE_S, SYSDIGEVENT_X, _filter_frame
+from .fieldinfo import CHARBUF, DOUBLE, IPADDR, UNSIGNED_BITS, field_type
+from .table import Rows, finish_rows
+
+# view id -> what an event must be to pass the view filter (see _may_pass)
+COVERED: dict[str, str] = {
+    "files": "fd", "directories": "fd", "connections": "fd", "sports": "fd", "slow_io": "fd",
+    "port_bindings": "fd", "incoming_connections": "type", "file_opens": "type", "spy_users": "type",
+    "errors": "res", "syscalls": "syscall", "syscall_procs": "syscall", "io_by_type": "all",
+}
+_TYPE_NAMES = {"incoming_connections": frozenset({"accept"}), "file_opens": frozenset({"open"}),
+               "spy_users": frozenset({"execve", "chdir"})}
+# frame columns whose values are what the view filter's getters return (proc.ppid: legacy only;
+# evt.time is the raw timestamp for filters, not the frame's datetime)
+_FRAME_FILTER_COLUMNS = frozenset({
+    "evt.num", "evt.rawtime", "evt.cpu", "thread.tid", "proc.pid", "proc.name", "evt.type", "evt.dir",
+    "evt.category", "evt.rawres", "evt.res", "evt.failed", "fd.num", "fd.name", "fd.type", "fd.typechar",
+    "evt.buflen", "evt.latency", "proc.exe", "proc.args", "user.name", "evt.is_io"})
+CONTAINER_EVENTS = CONTAINER_JSON_EVENTS | {CONTAINER_E}
+_T = {name: i for i, name in enumerate(THREAD_SNAPSHOT)}      # thread snapshot tuple positions
+# per event type, the index of a parameter as the state engine names them (-1: none)
+_STATE_PARAM_INDEX = {name: np.array([e.param_index(name) for e in et.head().events], dtype=np.int64)
+                      for name in ("flags",)}
+_F = {name: i for i, name in enumerate(FD_SNAPSHOT)}          # fd snapshot tuple positions
+_SOURCE_BITS = et.EC_SYSCALL | et.EC_TRACEPOINT | et.EC_PLUGIN | et.EC_METAEVENT
+_FD_FLAGS = et.EF_CREATES_FD | et.EF_USES_FD | et.EF_DESTROYS_FD
+_FILE_DATA_FDS = (md.FD_FILE, md.FD_FILE_V2)
+_NET_FDS = (md.FD_IPV4_SOCK, md.FD_IPV6_SOCK, md.FD_IPV4_SERVSOCK, md.FD_IPV6_SERVSOCK)
+# evt.buflen.* -> (category the event must have, or None for any I/O; fd types, or None for any)
+_BUFLEN = {
+    "evt.buflen.in": (et.EC_IO_READ, None), "evt.buflen.out": (et.EC_IO_WRITE, None),
+    "evt.buflen.file": (None, _FILE_DATA_FDS), "evt.buflen.file.in": (et.EC_IO_READ, _FILE_DATA_FDS),
+    "evt.buflen.file.out": (et.EC_IO_WRITE, _FILE_DATA_FDS), "evt.buflen.net": (None, _NET_FDS),
+    "evt.buflen.net.in": (et.EC_IO_READ, _NET_FDS), "evt.buflen.net.out": (et.EC_IO_WRITE, _NET_FDS),
+}
+
+
+class _Fallback(Exception):
+    """The fast path cannot give the reference's answer here."""
+
+
+def fast_rows(cap, view: View, layout: tuple[Column, ...], flt: str | None,
+              containers: bool = True) -> tuple[Rows, int] | None:
+    """(rows, time delta) of ``view`` over ``cap`` with the combined filter ``flt``, or None when the
+    reference path must answer (uncovered view, capture read by the reference reader, a corner case
+    the frame cannot reproduce). Filter syntax errors are raised as the reference raises them."""
+    return _attempt(cap, view, layout, flt, containers)[0]
+
+
+def why_not(cap, view: View, layout: tuple[Column, ...], flt: str | None, containers: bool = True) -> str | None:
+    """Why ``fast_rows`` falls back for this view (None when it does not): for tests and diagnostics."""
+    return _attempt(cap, view, layout, flt, containers)[1]
+
+
+def _attempt(cap, view: View, layout: tuple[Column, ...], flt: str | None,
+             containers: bool) -> tuple[tuple[Rows, int] | None, str | None]:
+    """(rows and time delta, None) from the fast path, or (None, why it falls back)."""
+    if view.id not in COVERED:
+        return None, f"view {view.id!r} is not covered"
+    get_side = getattr(cap, "_side", None)
+    if get_side is None:
+        return None, "not a Capture"
+    try:
+        _static_check(view, layout, _types(cap.compat))     # before loading the capture for nothing
+    except _Fallback as e:
+        return None, str(e)
+    side = get_side()
+    if side is None:
+        return None, "the capture was read by the reference reader"
+    try:
+        return _view_rows(cap, side, cap._all_events, view, layout, flt, containers), None
+    except _Fallback as e:
+        return None, str(e)
+
+
+def _static_check(view: View, layout: tuple[Column, ...], types: _Types) -> None:
+    """What rules the fast path out for a view whatever the capture."""
+    if not types.legacy and any(c.field == "proc.ppid" for c in layout):
+        raise _Fallback("proc.ppid of current captures needs the thread table")
+
+
+# -- per capture ----------------------------------------------------------------------------------------
+@dataclass
+class _Summary:
+    """What the capture holds beyond the frame's rows, as the views need it."""
+    time_delta: int                 # last minus first event timestamp (extract.py's time_delta)
+    last_ts: int | None             # the last event's timestamp (None: no event)
+    hidden_types: frozenset[int]    # types of the hidden events views see
+    ipv4_addrs: frozenset[bytes]    # the machine's interface addresses (libsinsp's is-local test)
+    ipv6_nets: frozenset[bytes]
+    tables: list                    # the container table after 0, 1, 2 ... container events
+    table_of_row: np.ndarray | None  # per row, the index in ``tables`` of the table it saw (None: 0)
+    seen_at: np.ndarray             # per hidden event views see, in file order: the rows before it
+    seen_types: np.ndarray          # and its type
+
+    @cached_property
+    def table_ips(self) -> list[frozenset[bytes]]:
+        """Per container table, the addresses of its containers."""
+        return [frozenset(c.ip for c in t.values()) for t in self.tables]
+
+
+class _Types:
+    """Per-type facts of one profile's event table (what the view getters test on the event type)."""
+
+    def __init__(self, compat: str) -> None:
+        self.legacy = compat == "0.29"
+        self.prof = profile(compat)
+        table = self.prof.table.events
+        self.names = [e.name for e in table]
+        cat = np.array([e.category for e in table], dtype=np.int64)
+        flags = np.array([e.flags for e in table], dtype=np.int64)
+        self.cat = cat & ~_SOURCE_BITS                      # views.fields._category
+        self.fd_type_flags = (flags & _FD_FLAGS) != 0        # FieldContext.fd_related
+        if self.legacy:   # views.fields._syscall_type
+            ok = (flags & (et.EC_INTERNAL | et.EF_SKIPPARSERESET)) == 0
+            ok[SCHEDSWITCH_6_E] = False
+        else:
+            ok = (cat & et.EC_SYSCALL) != 0
+        self.syscall_ok = ok
+        res = []
+        for e in table:             # FieldContext.res
+            names = [p.name for p in e.params]
+            res.append("res" in names or bool(e.flags & et.EF_CREATES_FD and e.id % 2 == 1 and "fd" in names))
+        self.has_res = np.array(res, dtype=bool)
+        ids = np.arange(len(table))
+        self.internal = (cat & et.EC_INTERNAL) != 0
+        self.unseen = np.array([not self.legacy and e.name in HIDDEN_041 for e in table], dtype=bool)
+        self.leading = np.isin(ids, list(LEADING_CONTAINER_EVENTS))
+        self.container = np.isin(ids, list(CONTAINER_EVENTS))
+        # the events that change nothing in the state but apply the pending removals (no thread to
+        # look up, no handler: the hidden ones are the events the load's pass skips, see
+        # fastpath.loader._columns), and the thread exits (whose removal waits for the next event)
+        st = StateEngine(et.head(), modern=not self.legacy)
+        kind, _, hmode, *_ = type_tables(st.table, self.prof.table, st._handlers, st.modern)
+        self.inert = ((np.isin(kind, (K_NONE, K_SKIP_PROCINFO))) & (np.array(hmode) == 0))[:len(table)]
+        self.exits_thread = np.isin(ids, list(PROCEXIT))
+        # hidden events whose getters' values do not depend on the thread: no fd (for the state either),
+        # and a latency that is 0 or missing (internal events; current libs)
+        head = et.head().events
+        no_fd = ~self.fd_type_flags & np.array([not head[i].flags & _FD_FLAGS for i in ids], dtype=bool)
+        self.plain = no_fd & (self.internal | (not self.legacy))
+
+
+_TYPES: dict[str, _Types] = {}
+
+
+def _types(compat: str) -> _Types:
+    """The type facts of profile ``compat`` (built once)."""
+    got = _TYPES.get(compat)
+    if got is None:
+        got = _TYPES[compat] = _Types(compat)
+    return got
+
+
+class _Base:
+    """Per capture (one Side): per-snapshot values, full-frame arrays and the summary, computed on
+    first use. Holds neither the frame nor the Side (they own it, see ``_base``)."""
+
+    def __init__(self, side, compat: str) -> None:
+        self.types = _types(compat)
+        self.legacy = self.types.legacy
+        self.n = len(side.tsnap)
+        self.etype = side.etype.astype(np.int64)
+        self.tsnap = side.tsnap.astype(np.int64)
+        self.fsnap = side.fsnap.astype(np.int64)
+        self._summary: _Summary | None = None
+        self._cols: dict[str, object] = {}
+        self.thread_rows = side.thread_rows
+        self.fd_rows = side.fd_rows
+
+    def summary(self, side, df: pd.DataFrame) -> _Summary:
+        """The capture's _Summary (computed on first use)."""
+        if self._summary is None:
+            self._summary = _hidden_summary(self, side, df)
+        return self._summary
+
+    def memo(self, key: str, make: Callable[[], object]):
+        """A full-frame array computed once per capture."""
+        got = self._cols.get(key)
+        if got is None:
+            got = self._cols[key] = make()
+        return got
+
+    # per fd snapshot ---------------------------------------------------------------------------------
+    @cached_property
+    def fd_infos(self) -> list[FdInfo]:
+        """Per fd snapshot, an FdInfo holding what the snapshot recorded (for the state getters)."""
+        out = []
+        for r in self.fd_rows:
+            f = FdInfo(r[_F["type"]], r[_F["name"]], r[_F["l4proto"]])
+            f.role, f.sip, f.sport = r[_F["role"]], r[_F["sip"]], r[_F["sport"]]
+            f.dip, f.dport = r[_F["dip"]], r[_F["dport"]]
+            out.append(f)
+        return out
+
+    @cached_property
+    def fd_type(self) -> np.ndarray:
+        """libscap fd type per fd snapshot, then -1 for rows with no snapshot (index -1)."""
+        return np.array([f[_F["type"]] for f in self.fd_rows] + [-1], dtype=np.int64)
+
+    @cached_property
+    def exelines(self) -> list[str]:
+        """proc.exeline per thread snapshot: exe, a space, the arguments."""
+        return [t[_T["exe"]] + " " + t[_T["args"]] for t in self.thread_rows]
+
+
+_BASES: dict[int, tuple[weakref.ref, _Base]] = {}
+
+
+def _base(side, compat: str) -> _Base:
+    """The _Base of a Side, kept while the Side lives."""
+    key = id(side)
+    got = _BASES.get(key)
+    if got is not None and got[0]() is side:
+        return got[1]
+    b = _Base(side, compat)
+    _BASES[key] = (weakref.ref(side, lambda _r, key=key: _BASES.pop(key, None)), b)
+    return b
+
+
+def _hidden_summary(base: _Base, side, df: pd.DataFrame) -> _Summary:
+    """What extract.py's replay sees beyond the rows, from the Side's hidden events (every event of
+    the capture the frame leaves out, in file order, with the number of rows before each)."""
+    hid = side.hidden
+    if hid is None:
+        raise _Fallback("the side data has no hidden events")
+    types = base.types
+    n = base.n
+    het = np.asarray(hid.etype, dtype=np.int64)
+    before = np.asarray(hid.before, dtype=np.int64)
+    # the container descriptions leading the file are consumed at open; unseen types never reach views
+    lead = types.leading[het] & (before == 0)
+    first = int(np.argmin(lead)) if not lead.all() else len(het)
+    seen = np.flatnonzero(~types.unseen[het])
+    seen = seen[seen >= first]
+    raw = df["evt.rawtime"]
+    first_ts = last_ts = None
+    if n:
+        first_ts, last_ts = int(raw.iloc[0]), int(raw.iloc[-1])
+    if len(seen):
+        if not n or before[seen[0]] == 0:
+            first_ts = int(hid.ts[seen[0]])
+        if not n or before[seen[-1]] == n:
+            last_ts = int(hid.ts[seen[-1]])
+    present = set(het[seen].tolist())       # (the end-of-file events are handled apart: _eof_rows)
+    seen_at, seen_types = before[seen], het[seen]
+    delta = last_ts - first_ts if first_ts is not None else 0
+    # the machine's interfaces, from the metadata blocks before the events (the mapped capture, read
+    # without framing the rows' parameters)
+    v = side.rows._v
+    sec = _section(v)
+    v4 = frozenset(bytes(i.addr) for i in sec.interfaces if i.family == 4)
+    v6 = frozenset(bytes(i.addr)[:8] for i in sec.interfaces if i.family == 6)
+    # the container table as each row saw it: container events (hidden or rows) in file order, a hidden
+    # one sorting before the row it precedes, a row after its own event
+    tables: list = [{}]
+    table_of_row = None
+    hpos = np.flatnonzero(types.container[het])
+    rpos = np.flatnonzero(types.container[base.etype])
+    if len(hpos) or len(rpos):
+        keys = np.concatenate([2 * before[hpos], 2 * rpos + 1])
+        order = np.argsort(keys, kind="stable")
+        events = _events(hid, hpos, v) + _events(side.rows, rpos, v)
+        tables += _container_tables([events[i] for i in order.tolist()], base.legacy)
+        table_of_row = np.searchsorted(keys[order], 2 * np.arange(n) + 1, side="right")
+    return _Summary(delta, last_ts, frozenset(present), v4, v6, tables, table_of_row, seen_at, seen_types)
+
+
+def _section(v: dict) -> Section:
+    """The first section's metadata (interfaces, proc list ...), parsed from the mapped capture."""
+    u8, u32 = v["u8"], v["u32"]
+    size = len(u8)
+    sec = Section(0)
+    pos = int(u32[4]) if size >= 8 else size
+    while pos + 8 <= size:
+        btype, blen = int(u32[pos]), int(u32[pos + 4])
+        if btype in md.EVENT_BLOCKS:
+            break
+        if btype == md.SHB or blen < 12 or pos + blen > size:
+            raise _Fallback("unexpected block before the events")
+        try:
+            parsed = md.parse_block(btype, bytes(u8[pos:pos + blen]), 8, blen - 4)
+        except md.CorruptBlock as e:
+            raise _Fallback("damaged metadata") from e
+        if parsed is not None:
+            md.merge_into(sec, *parsed)
+        pos += blen
+    return sec
+
+
+def _events(framed: _Framed, idx: np.ndarray, v: dict) -> list[Event]:
+    """The reader's Events for events ``idx`` of a fastpath.side framing (rows or hidden events),
+    framing only those."""
+    if not len(idx):
+        return []
+    sub = _Framed(v, framed.evoff[idx], framed.version[idx], framed._table)
+    params = sub.params
+    out = []
+    for i in range(len(idx)):
+        one = np.array([i])
+        poffs, lens = [], []
+        for k in range(int(params.nparams[i])):
+            pos, n = params.locate(one, k)
+            poffs.append(int(pos[0]))
+            lens.append(int(n[0]))
+        out.append(Event(memoryview(v["u8"]), 0, int(sub.ts[i]), int(sub.tid[i]), 0, int(sub.etype[i]), 0,
+                         tuple(lens), tuple(poffs)))
+    return out
+
+
+def _container_tables(events: list[Event], legacy: bool) -> list[dict]:
+    """The container table (ViewState.extra.containers) after each of the container ``events``, read
+    by ViewState's own parsers."""
+    state = ViewState(et.head(), modern=not legacy)
+    out = []
+    for ev in events:
+        if ev.type == CONTAINER_E:
+            state._track_container_e(ev)
+        else:
+            state._track_container_json(ev)
+        out.append(dict(state.extra.containers))
+    return out
+
+
+def _may_pass(types: _Types, view_id: str, etype: int) -> bool:
+    """Whether an event of type ``etype`` (hidden, without an fd) might pass the filter of the view:
+    conservative, from the part of the view filter every event must satisfy."""
+    rule = COVERED[view_id]
+    if rule == "fd":
+        return bool(types.fd_type_flags[etype])
+    if rule == "type":
+        return etype in (0, 1) or types.names[etype] in _TYPE_NAMES[view_id]
+    if rule == "res":
+        return bool(types.has_res[etype])
+    if rule == "all":
+        return True
+    return bool(types.syscall_ok[etype])
+
+
+# -- one view -------------------------------------------------------------------------------------------
+@dataclass
+class _Vals:
+    """One field for a set of rows: integers, or codes into ``labels`` (strings); ``valid`` marks
+    the rows where the field was extracted."""
+    values: np.ndarray
+    valid: np.ndarray
+    labels: list | None = None
+
+    @property
+    def text(self) -> bool:
+        return self.labels is not None
+
+
+def _view_rows(cap, side, df: pd.DataFrame, view: View, layout: tuple[Column, ...], flt: str | None,
+               containers: bool) -> tuple[Rows, int]:
+    base = _base(side, cap.compat)
+    if len(df) != base.n:
+        raise _Fallback("the frame and its side data differ")
+    summ = base.summary(side, df)
+    every = COVERED[view.id] == "all"
+    if every:
+        # every event passes: the hidden ones are rows of the view (_with_hidden)
+        if flt:
+            raise _Fallback("a filter on every event needs the hidden events' fields")
+        blocked = [t for t in summ.hidden_types if not base.types.plain[t]]
+    else:
+        blocked = [t for t in summ.hidden_types if _may_pass(base.types, view.id, t)]
+    if blocked:
+        raise _Fallback(f"hidden events of type {base.types.names[blocked[0]]} may pass the view filter")
+    fields = [c.field for c in layout]
+    rows = np.arange(base.n)
+    keep = cap._kept_positions()
+    eof = _eof_rows(base, side, summ) if _may_pass(base.types, view.id, SYSDIGEVENT_X) else None
+    eof_keep = None
+    if flt:
+        compiled = compile_filter(flt, dialect="0.29" if cap.compat == "0.29" else "head")
+        need = set(compiled.fields) | set(fields)
+        _check_fields(base, need)
+        frame = pd.DataFrame({f: _filter_column(base, side, df, summ, f) for f in sorted(compiled.fields)},
+                             copy=False)
+        mask = compiled.mask(frame)
+        keep = mask if keep is None else keep & mask
+        if eof is not None and eof.count:
+            eof_keep = compiled.mask(_filter_frame({f: table_texts(eof.values(f)) for f in sorted(compiled.fields)}))
+    else:
+        _check_fields(base, set(fields))
+    if keep is not None:
+        rows = np.flatnonzero(keep)
+    vals = [_field(base, side, df, summ, f, rows) for f in fields]
+    if every and keep is None:      # (a narrowed capture selects rows only)
+        vals = _with_hidden(base, summ, view, layout, vals)
+    if eof is not None and eof.count:
+        # the end-of-file events come last, whatever the capture's narrowing (extract._replay)
+        picked = np.arange(eof.count) if eof_keep is None else np.flatnonzero(eof_keep)
+        vals = [_append(v, [eof.values(f)[i] for i in picked.tolist()]) for v, f in zip(vals, fields, strict=True)]
+    keys, cols = _event_cells(view, layout, vals)
+    return finish_rows(view, layout, keys, cols, summ.time_delta, containers), summ.time_delta
+
+
+def _check_fields(base: _Base, names: set[str]) -> None:
+    """Fall back unless every field in ``names`` is derived here (as the reference getter has it)."""
+    for f in names:
+        if f == "proc.ppid" and not base.legacy:
+            raise _Fallback("proc.ppid of current captures needs the thread table")
+        if not (f in _FRAME_FILTER_COLUMNS or f in _DERIVED or f in _BUFLEN or f == "evt.time"
+                or f.startswith("evt.type.is.") or f == "proc.ppid"):
+            raise _Fallback(f"field {f} is not derived from the frame")
+
+
+# -- hidden events as rows -------------------------------------------------------------------------------
+def _with_hidden(base: _Base, summ: _Summary, view: View, layout: tuple[Column, ...],
+                 vals: list[_Vals]) -> list[_Vals]:
+    """The rows' values with the hidden events views see merged in, in file order (their types are
+    ``_Types.plain``)."""
+    at = summ.seen_at
+    if not len(at):
+        return vals
+    out = []
+    for c, v in zip(layout, vals, strict=True):
+        hv, hok = _hidden_field(base.types, view, layout, c.field, summ.seen_types)
+        if v.labels is not None and hok.any():
+            raise _Fallback(f"text field {c.field} of hidden events")
+        out.append(_Vals(np.insert(v.values, at, np.where(hok, hv, -1 if v.labels is not None else 0)),
+                         np.insert(v.valid, at, hok), v.labels))
+    return out
+
+
+def _hidden_field(types: _Types, view: View, layout: tuple[Column, ...], name: str,
+                  etypes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(values, valid) the views' getter of ``name`` gives hidden events of types ``etypes`` (plain)."""
+    n = len(etypes)
+    ones, none = np.ones(n, dtype=np.int64), np.zeros(n, dtype=bool)
+    if name == "evt.count":
+        return ones, ~none
+    if name == "evt.count.exit":
+        return ones, etypes % 2 == 1
+    if name.startswith("evt.type.is."):
+        return (etypes == int(name.rsplit(".", 1)[1])).astype(np.int64), ~none
+    if name in ("fd.type", "fd.name") or name in _BUFLEN:
+        return ones, none       # not fd-related, no fd: the fd fields and the buffer lengths are missing
+    if name == "evt.latency":
+        # 0 (current libs, or no thread) or missing (an internal event of a thread): the same cell when
+        # a missing value counts as 0 and the count does not reach the table (no average, no group-by)
+        ok = view.use_defaults and field_type(name).default() == 0 and not any(c.groupby_key for c in layout) \
+            and all(c.agg != AVG for c in layout if c.field == name)
+        if not ok:
+            raise _Fallback("the latency of hidden events")
+        return np.zeros(n, dtype=np.int64), ~none
+    raise _Fallback(f"field {name} of hidden events")
+
+
+# -- the end-of-file events ---------------------------------------------------------------------------
+def _eof_threads(base: _Base, side) -> tuple[list[tuple], list]:
+    """The threads extract._replay finds in the thread table at the end of the file, in table order,
+    as THREAD_SNAPSHOT tuples, and their runc containers (None outside): the table the load's pass
+    ended with (it settles a removal the skipped events at the end would have applied)."""
+    threads = side.eof_threads
+    if threads is None:
+        raise _Fallback("the side data does not hold the thread table at the end of the file")
+    threads = list(threads)
+    return threads, [t[_T["runc"]] for t in threads]
+
+
+class _Eof:
+    """extract._replay's synthetic end-of-file events, one per thread left in the table (a
+    ``sysdigevent`` exit with no parameters, stamped with the last event's time rounded down to the
+    second minus 1 ns): the values the views' getters give them."""
+
+    def __init__(self, base: _Base, summ: _Summary, threads: list[tuple], containers: list, ts: int):
+        self.base, self.summ, self.threads, self.containers, self.ts = base, summ, threads, containers, ts
+        self.count = len(threads)
+        self._memo: dict[str, list] = {}
+
+    def values(self, name: str) -> list:
+        got = self._memo.get(name)
+        if got is None:
+            got = self._memo[name] = self._values(name)
+        return got
+
+    def _values(self, name: str) -> list:
+        types, n = self.base.types, self.count
+        info = types.prof.table.events[SYSDIGEVENT_X]
+        per = {"proc.pid": "pid", "proc.name": "comm", "proc.exe": "exe", "proc.args": "args", "user.name": "user",
+               "thread.tid": "tid", "user.uid": "uid", "proc.tty": "tty"}
+        if name in per:
+            return [t[_T[per[name]]] for t in self.threads]
+        if name == "proc.ppid" and types.legacy:
+            return [t[_T["ppid"]] for t in self.threads]
+        if name == "proc.exeline":
+            return [t[_T["exe"]] + " " + t[_T["args"]] for t in self.threads]
+        if name in ("container.name", "container.id"):
+            tables = self.summ.tables[-1]
+            out = []
+            for c in self.containers:
+                if c is None:
+                    out.append("host")
+                elif name == "container.id":
+                    out.append(c[0])
+                else:
+                    cinfo = tables.get(c[0])
+                    out.append(cinfo.name if cinfo is not None and cinfo.name else None)
+            return out
+        if name == "evt.type":
+            return [types.names[SYSDIGEVENT_X]] * n
+        if name == "syscall.type":
+            return [types.names[SYSDIGEVENT_X] if types.syscall_ok[SYSDIGEVENT_X] else None] * n
+        if name == "evt.latency" and (info.category & et.EC_INTERNAL or not types.legacy):
+            return [None if info.category & et.EC_INTERNAL else 0] * n
+        if name == "evt.dir":
+            return ["<"] * n
+        if name in ("evt.count", "evt.count.exit"):
+            return [1] * n
+        if name == "evt.failed":
+            return [False] * n
+        if name in ("evt.num", "evt.cpu"):
+            return [0] * n
+        if name in ("evt.rawtime", "evt.time"):         # filters read evt.time as the raw time
+            return [self.ts] * n
+        if name.startswith("evt.type.is."):
+            return [int(SYSDIGEVENT_X == int(name.rsplit(".", 1)[1]))] * n
+        nothing = ("evt.res", "evt.rawres", "evt.buflen", "evt.count.error") + tuple(_BUFLEN)
+        if name in nothing or (name.startswith("fd.") and not types.fd_type_flags[SYSDIGEVENT_X]):
+            return [None] * n
+        raise _Fallback(f"field {name} of the end-of-file events")
+
+
+def _eof_rows(base: _Base, side, summ: _Summary) -> _Eof | None:
+    """The end-of-file events of the capture (None when there are none: an empty capture)."""
+    if summ.last_ts is None:
+        return None
+    threads, containers = _eof_threads(base, side)
+    return _Eof(base, summ, threads, containers, summ.last_ts - summ.last_ts % ONE_S - 1)
+
+
+def _append(v: _Vals, extra: list) -> _Vals:
+    """``v`` followed by the values ``extra`` (None: missing)."""
+    if not extra:
+        return v
+    ok = np.array([x is not None for x in extra], dtype=bool)
+    if v.labels is None:
+        if any(isinstance(x, str) for x in extra):
+            raise _Fallback("text values in a numeric column")
+        vals = np.array([0 if x is None else int(x) for x in extra], dtype=np.int64)
+        return _Vals(np.concatenate([v.values, vals]), np.concatenate([v.valid, ok]))
+    labels = list(v.labels)
+    index = {x: i for i, x in enumerate(labels)}
+    codes = []
+    for x in extra:
+        if x is None:
+            codes.append(-1)
+            continue
+        x = table_text(str(x))
+        j = index.get(x)
+        if j is None:
+            j = index[x] = len(labels)
+            labels.append(x)
+        codes.append(j)
+    return _Vals(np.concatenate([v.values, np.array(codes, dtype=np.int64)]), np.concatenate([v.valid, ok]),
+                 labels)
+
+
+# -- field values -----------------------------------------------------------------------------------------
+def _canon(labels: list) -> tuple[list, np.ndarray | None]:
+    """Labels as the tables show them (table_text), merged when two become equal: (labels, code map
+    or None when nothing changed)."""
+    texts = [table_text(x) for x in labels]
+    index: dict = {}
+    remap = np.empty(len(texts) + 1, dtype=np.int64)
+    out: list = []
+    for i, x in enumerate(texts):
+        if x is None:
+            remap[i] = -1
+            continue
+        j = index.get(x)
+        if j is None:
+            j = index[x] = len(out)
+            out.append(x)
+        remap[i] = j
+    remap[-1] = -1
+    if len(out) == len(texts) and np.array_equal(remap[:-1], np.arange(len(texts))):
+        return out, None
+    return out, remap
+
+
+def _cat_vals(base: _Base, df: pd.DataFrame, col: str) -> tuple[np.ndarray, list]:
+    """(codes, labels) of a categorical frame column, labels as the tables show them."""
+    def make():
+        s = df[col]
+        codes = s.cat.codes.to_numpy().astype(np.int64)
+        labels, remap = _canon(list(s.cat.categories))
+        if remap is not None:
+            codes = remap[codes]
+        return codes, labels
+    return base.memo("cat:" + col, make)
+
+
+def _int_vals(base: _Base, df: pd.DataFrame, col: str) -> tuple[np.ndarray, np.ndarray]:
+    """(values, valid) of an Int64 (or boolean) frame column."""
+    def make():
+        s = df[col]
+        valid = s.notna().to_numpy()
+        return s.to_numpy(dtype=np.int64, na_value=0), valid
+    return base.memo("int:" + col, make)
+
+
+def _by_snapshot(snap: np.ndarray, per: list, rows: np.ndarray) -> _Vals:
+    """A text value per snapshot (None for none) spread to ``rows`` by their snapshot ids (-1: none)."""
+    labels, remap = _canon(per)
+    s = snap[rows]
+    codes = np.where(s >= 0, s, len(per))
+    table = np.append(np.arange(len(per)) if remap is None else remap[:-1], -1)
+    codes = table[codes]
+    return _Vals(codes, codes >= 0, labels)
+
+
+def _by_snapshot_int(snap: np.ndarray, per: list, rows: np.ndarray) -> _Vals:
+    """An integer (or None) per snapshot spread to ``rows``."""
+    vals = np.array([0 if v is None else int(v) for v in per] + [0], dtype=np.int64)
+    ok = np.array([v is not None for v in per] + [False], dtype=bool)
+    s = snap[rows]
+    idx = np.where(s >= 0, s, len(per))
+    return _Vals(vals[idx], ok[idx])
+
+
+def _directory_of(name: str) -> str:
+    """state.fields' directory rule for a file name."""
+    pos = name.rfind("/")
+    if pos > 0:
+        if pos < len(name) - 1:
+            name = name[:pos]
+    else:
+        name = "/"
+    return name
+
+
+def _fd_directory(base: _Base, df: pd.DataFrame, rows: np.ndarray) -> _Vals:
+    """fd.directory: the directory of a file or directory fd; for an fd-related event whose fd is not
+    in the table, the directory of the name the event gives (its fd.name)."""
+    def make() -> tuple[np.ndarray, list]:
+        per = [sf._directory(None, f) for f in base.fd_infos]
+        codes, labels = _cat_vals(base, df, "fd.name")
+        dirs = [_directory_of(x) for x in labels]
+        all_labels, remap = _canon(per + dirs)
+        fs = base.fsnap
+        idx = np.where(fs >= 0, fs, np.where((fs == -2) & (codes >= 0), len(per) + codes, -1))
+        table = np.append(np.arange(len(all_labels)) if remap is None else remap[:-1], -1)
+        return table[np.where(idx >= 0, idx, len(per) + len(dirs))], all_labels
+    out, labels = base.memo("fd.directory", make)
+    c = out[rows]
+    return _Vals(c, c >= 0, labels)
+
+
+def _containers(base: _Base, side, summ: _Summary) -> tuple[np.ndarray, list[str]]:
+    """(per thread snapshot the index of its thread's runc container in the list, -1 outside any, then
+    -2 for "no thread"; the container ids)."""
+    def make() -> tuple[np.ndarray, list[str]]:
+        cids: list[str] = []
+        index: dict[str, int] = {}
+        codes = []
+        for c in _snapshot_containers(side):
+            if c is None:
+                codes.append(-1)
+                continue
+            j = index.get(c[0])
+            if j is None:
+                j = index[c[0]] = len(cids)
+                cids.append(c[0])
+            codes.append(j)
+        return np.array(codes + [-2], dtype=np.int64), cids
+    return base.memo("containers", make)
+
+
+def _snapshot_containers(side) -> list:
+    """Per thread snapshot, the runc container ``(12-character id, engine type)`` of its thread, None
+    outside containers (ViewExtras.container_of)."""
+    j = _T["runc"]
+    return [t[j] for t in side.thread_rows]
+
+
+def _groups(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(group number of each element, numbered in the order groups first appear; the position of each
+    group's first element): a hash factorization, no sort."""
+    gid = pd.factorize(key)[0].astype(np.int64)
+    if not len(gid):
+        return gid, gid
+    # groups are numbered as they appear: a group starts where the number passes all before it
+    seen = np.maximum.accumulate(gid)
+    first = np.flatnonzero(np.concatenate([[True], gid[1:] > seen[:-1]]))
+    return gid, first
+
+
+def _tuples(cols: list[np.ndarray], fn: Callable, text: bool) -> _Vals:
+    """``fn(*values)`` per row of the integer columns ``cols`` (each >= -2), evaluated once per distinct
+    combination; text (None = missing) or integers (None = missing)."""
+    n = len(cols[0])
+    key = np.zeros(n, dtype=np.int64)
+    total = 1
+    for c in cols:
+        c2 = c.astype(np.int64) + 2
+        span = int(c2.max()) + 1 if n else 1
+        total *= span
+        if total >= 1 << 62:
+            raise _Fallback("too many combinations")
+        key = key * span + c2
+    inv, first = _groups(key)
+    got = [fn(*a) for a in zip(*(c[first].tolist() for c in cols), strict=True)]
+    if text:
+        labels, remap = _canon(got)
+        codes = (np.arange(len(got)) if remap is None else remap[:-1])[inv]
+        return _Vals(codes.astype(np.int64), codes >= 0, labels)
+    vals = np.array([0 if x is None else int(x) for x in got], dtype=np.int64)
+    ok = np.array([x is not None for x in got], dtype=bool)
+    return _Vals(vals[inv], ok[inv])
+
+
+def _row_containers(base: _Base, side, summ: _Summary, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, list]:
+    """Per row: its thread's container code (see _containers), the container table it saw; and the
+    container ids."""
+    codes, cids = _containers(base, side, summ)
+    t = base.tsnap[rows]
+    cont = codes[np.where(t >= 0, t, -1)]
+    table = summ.table_of_row[rows] if summ.table_of_row is not None else np.zeros(len(rows), dtype=np.int64)
+    return cont, table, cids
+
+
+def _container_name(base: _Base, side, df, summ: _Summary, rows: np.ndarray) -> _Vals:
+    """container.name: 'host' outside containers, the container's name once a container event named it."""
+    cont, table, cids = _row_containers(base, side, summ, rows)
+    if not (cont >= 0).any():
+        return _host(cont)
+
+    def name(c: int, k: int) -> str | None:
+        if c < 0:
+            return None if c == -2 else "host"
+        info = summ.tables[k].get(cids[c])
+        return info.name if info is not None and info.name else None
+    return _tuples([cont, table], name, True)
+
+
+def _container_id(base: _Base, side, df, summ: _Summary, rows: np.ndarray) -> _Vals:
+    """container.id: 'host' outside containers, else the 12-character id."""
+    cont, _, cids = _row_containers(base, side, summ, rows)
+    if not (cont >= 0).any():
+        return _host(cont)
+    return _tuples([cont], lambda c: None if c == -2 else "host" if c == -1 else cids[c], True)
+
+
+def _host(cont: np.ndarray) -> _Vals:
+    """'host' for the rows with a thread (none in a container), missing for the others."""
+    codes = np.where(cont == -1, 0, -1)
+    return _Vals(codes, codes >= 0, ["host"])
+
+
+def _prefixed(base: _Base, side, summ: _Summary, rows: np.ndarray, v: _Vals) -> _Vals:
+    """fd.container*: the container id (empty outside containers) and ':' before the value."""
+    cont, _, cids = _row_containers(base, side, summ, rows)
+    labels = v.labels
+    if not (cont >= 0).any():
+        return _Vals(v.values, v.valid, [":" + x for x in labels])
+
+    def text(c: int, j: int) -> str | None:
+        if j < 0:
+            return None
+        return (cids[c] if c >= 0 else "") + ":" + labels[j]
+    return _tuples([cont, np.where(v.valid, v.values, -1)], text, True)
+
+
+@dataclass
+class _Sockets:
+    """Per fd snapshot (then one entry for "no fd"): what fd.lip/rip/lport/rport read."""
+    ok: np.ndarray          # a connected IPv4/IPv6 socket with a role: the fields exist
+    host_local: np.ndarray  # its source address is the machine's (the test for threads outside containers)
+    sips: list              # source address bytes, as ViewExtras.is_local gets it
+    labels: list            # address texts: sources then destinations
+    src: np.ndarray         # code of the source address text
+    dst: np.ndarray         # code of the destination address text
+    ports: np.ndarray       # source port, then destination port (two columns)
+    port_ok: np.ndarray
+
+
+def _sockets(base: _Base, summ: _Summary) -> _Sockets:
+    def make() -> _Sockets:
+        ok, local, sips, src, dst, ports = [], [], [], [], [], []
+        for f in base.fd_infos:
+            if f.role == ROLE_NONE or f.type not in (md.FD_IPV4_SOCK, md.FD_IPV6_SOCK):
+                ok.append(False)
+                local.append(False)
+                sips.append(b"")
+                src.append(None)
+                dst.append(None)
+                ports.append((None, None))
+                continue
+            width = 4 if f.type == md.FD_IPV4_SOCK else 16
+            sip, dip = bytes(f.sip or bytes(width)), bytes(f.dip or bytes(width))
+            text = ipv4_str if width == 4 else ipv6_str
+            ok.append(True)
+            local.append(sip[:8] in summ.ipv6_nets if len(sip) == 16 else sip in summ.ipv4_addrs)
+            sips.append(sip)
+            src.append(text(sip))
+            dst.append(text(dip))
+            ports.append((f.sport, f.dport))
+        n = len(ok)
+        labels, remap = _canon(src + dst)
+        codes = (np.arange(2 * n) if remap is None else remap[:-1])
+        port_vals = np.array([[0 if p is None else int(p) for p in pp] for pp in ports] + [[0, 0]],
+                             dtype=np.int64).reshape(n + 1, 2)
+        port_ok = np.array([[p is not None for p in pp] for pp in ports] + [[False, False]],
+                           dtype=bool).reshape(n + 1, 2)
+        return _Sockets(np.array(ok + [False], dtype=bool), np.array(local + [False], dtype=bool), sips,
+                        labels, np.append(codes[:n], -1), np.append(codes[n:], -1), port_vals, port_ok)
+    return base.memo("sockets", make)
+
+
+def _local_remote(local: bool, want_ip: bool) -> Callable:
+    """fd.lip / fd.rip / fd.lport / fd.rport (views.fields._local_remote): the source end is local when
+    its address is one of the machine's (IPv4: or the thread's container's, or any container's when
+    the thread's has none; IPv6: same first 64 bits, never inside a container)."""
+    def make(base: _Base, side, df, summ: _Summary, rows: np.ndarray) -> _Vals:
+        socks = _sockets(base, summ)
+        s = base.fsnap[rows]
+        s = np.where(s >= 0, s, -1)
+        ok = socks.ok[s]
+        is_local = socks.host_local[s]
+        cont, table, cids = _row_containers(base, side, summ, rows)
+        inside = np.flatnonzero(ok & (cont >= 0))
+        if len(inside):
+            memo = base.memo("is_local", dict)
+
+            def test(c: int, k: int, j: int) -> int:
+                key = (cids[c], k, j)
+                got = memo.get(key)
+                if got is None:
+                    got = memo[key] = int(_is_local(summ, k, cids[c], socks.sips[j]))
+                return got
+            got = _tuples([cont[inside], table[inside], s[inside]], test, False)
+            is_local = is_local.copy()
+            is_local[inside] = got.values.astype(bool)
+        use_src = is_local == local
+        if want_ip:
+            codes = np.where(use_src, socks.src[s], socks.dst[s])
+            return _Vals(codes, ok & (codes >= 0), socks.labels)
+        col = np.where(use_src, 0, 1)
+        return _Vals(socks.ports[s, col], ok & socks.port_ok[s, col])
+    return make
+
+
+def _is_local(summ: _Summary, k: int, cid: str | None, addr: bytes) -> bool:
+    """ViewExtras.is_local with container table ``k`` of the summary."""
+    if len(addr) == 16:
+        if cid is not None:
+            return False
+        return addr[:8] in summ.ipv6_nets
+    if cid is not None:
+        info = summ.tables[k].get(cid)
+        if info is not None:
+            if info.ip:
+                if info.ip == addr:
+                    return True
+            elif addr in summ.table_ips[k]:     # any container's address
+                return True
+    return addr in summ.ipv4_addrs
+
+
+def _evt_time(ts: np.ndarray) -> _Vals:
+    """evt.time as views print it: local wall-clock HH:MM:SS.nnnnnnnnn."""
+    off = time.localtime().tm_gmtoff
+    sec, ns = np.divmod(ts, 1_000_000_000)
+    s = (sec + off) % 86400
+    texts = [f"{a // 3600:02d}:{a % 3600 // 60:02d}:{a % 60:02d}.{b:09d}"
+             for a, b in zip(s.tolist(), ns.tolist(), strict=True)]
+    return _Vals(np.arange(len(texts), dtype=np.int64), np.ones(len(texts), dtype=bool), texts)
+
+
+def _buflen(base: _Base, df: pd.DataFrame, name: str, rows: np.ndarray) -> _Vals:
+    """evt.buflen.*: the frame's evt.buflen (a successful I/O exit on a known fd) narrowed to one
+    direction (the event's category) and one kind of fd (the type of the event's own fd)."""
+    direction, fds = _BUFLEN[name]
+    vals, valid = _int_vals(base, df, "evt.buflen")
+    v, ok = vals[rows], valid[rows].copy()
+    if direction is not None:
+        ok &= base.types.cat[base.etype[rows]] == direction
+    if fds is not None:
+        fs = base.fsnap[rows]
+        if (ok & (fs < 0)).any():
+            raise _Fallback("an I/O event without an fd snapshot")
+        ok &= np.isin(base.fd_type, fds)[np.where(fs >= 0, fs, -1)]
+    return _Vals(v, ok)
+
+
+def _ones(rows: np.ndarray, valid: np.ndarray | None = None) -> _Vals:
+    """A counter field: 1 where ``valid`` (everywhere by default)."""
+    return _Vals(np.ones(len(rows), dtype=np.int64), np.ones(len(rows), dtype=bool) if valid is None else valid)
+
+
+def _fd_text(getter: Callable[[_Base, _Summary], list]) -> Callable:
+    """A text field computed once per fd snapshot (``getter`` lists it) and spread to the rows."""
+    def make(base: _Base, side, df, summ, rows):
+        return _by_snapshot(base.fsnap, getter(base, summ), rows)
+    return make
+
+
+def _fd_int(getter: Callable[[_Base, _Summary], list]) -> Callable:
+    """An integer field computed once per fd snapshot and spread to the rows."""
+    def make(base: _Base, side, df, summ, rows):
+        return _by_snapshot_int(base.fsnap, getter(base, summ), rows)
+    return make
+
+
+def _thread_int(getter: Callable[[tuple], int | None]) -> Callable:
+    """An integer of the thread snapshot (a THREAD_SNAPSHOT tuple)."""
+    def make(base: _Base, side, df, summ, rows):
+        return _by_snapshot_int(base.tsnap, [getter(t) for t in base.thread_rows], rows)
+    return make
+
+
+def _syscall_type(base: _Base, side, df, summ, rows) -> _Vals:
+    """syscall.type: evt.type, missing for the types views.fields._syscall_type rules out."""
+    codes, labels = _cat_vals(base, df, "evt.type")
+    c = codes[rows]
+    c = np.where(base.types.syscall_ok[base.etype[rows]], c, -1)
+    return _Vals(c, c >= 0, labels)
+
+
+# fields computed here (beyond the frame's columns), with the reference getters they stand for
+_DERIVED: dict[str, Callable] = {
+    "evt.count": lambda base, side, df, summ, rows: _ones(rows),
+    "evt.count.exit": lambda base, side, df, summ, rows: _ones(rows, base.etype[rows] % 2 == 1),
+    "evt.count.error": lambda base, side, df, summ, rows: _ones(
+        rows, (lambda v, ok: ok[rows] & (v[rows] < 0))(*_int_vals(base, df, "evt.rawres"))),
+    "syscall.type": _syscall_type,
+    "proc.exeline": lambda base, side, df, summ, rows: _by_snapshot(base.tsnap, base.exelines, rows),
+    "container.name": _container_name,
+    "container.id": _container_id,
+    "fd.containername": lambda base, side, df, summ, rows: _prefixed(
+        base, side, summ, rows, _field(base, side, df, summ, "fd.name", rows)),
+    "fd.directory": lambda base, side, df, summ, rows: _fd_directory(base, df, rows),
+    "fd.containerdirectory": lambda base, side, df, summ, rows: _prefixed(
+        base, side, summ, rows, _fd_directory(base, df, rows)),
+    "fd.l4proto": _fd_text(lambda base, summ: [sf._l4proto(None, f) for f in base.fd_infos]),
+    "fd.sport": _fd_int(lambda base, summ: [sf._sport(None, f) for f in base.fd_infos]),
+    "fd.cport": _fd_int(lambda base, summ: [sf._cport(None, f) for f in base.fd_infos]),
+    "fd.sip": _fd_text(lambda base, summ: [sf._sip(None, f) for f in base.fd_infos]),
+    "fd.cip": _fd_text(lambda base, summ: [sf._cip(None, f) for f in base.fd_infos]),
+    "proc.vpid": _thread_int(lambda t: None if t[_T["vpid"]] == -1 else t[_T["vpid"]]),
+    "thread.vtid": _thread_int(lambda t: None if t[_T["vtid"]] == -1 else t[_T["vtid"]]),
+    "proc.tty": _thread_int(lambda t: t[_T["tty"]]),
+    "user.uid": _thread_int(lambda t: t[_T["uid"]]),
+    "fd.lip": _local_remote(True, True),
+    "fd.rip": _local_remote(False, True),
+    "fd.lport": _local_remote(True, False),
+    "fd.rport": _local_remote(False, False),
+}
+
+
+def _field(base: _Base, side, df: pd.DataFrame, summ: _Summary, name: str, rows: np.ndarray) -> _Vals:
+    """The values the views' getter of ``name`` returns for ``rows``."""
+    make = _DERIVED.get(name)
+    if make is not None:
+        return make(base, side, df, summ, rows)
+    if name in _BUFLEN:
+        return _buflen(base, df, name, rows)
+    if name.startswith("evt.type.is."):
+        n = int(name.rsplit(".", 1)[1])
+        return _Vals((base.etype[rows] == n).astype(np.int64), np.ones(len(rows), dtype=bool))
+    if name == "evt.time":
+        vals, _ = _int_vals(base, df, "evt.rawtime")
+        return _evt_time(vals[rows])
+    if name == "proc.ppid" and not base.legacy:
+        raise _Fallback("proc.ppid of current captures needs the thread table")
+    if name in df.columns and name in _FRAME_FILTER_COLUMNS | {"proc.ppid"}:
+        if isinstance(df[name].dtype, pd.CategoricalDtype):
+            codes, labels = _cat_vals(base, df, name)
+            c = codes[rows]
+            return _Vals(c, c >= 0, labels)
+        vals, valid = _int_vals(base, df, name)
+        return _Vals(vals[rows], valid[rows])
+    raise _Fallback(f"field {name} is not derived from the frame")
+
+
+def _filter_column(base: _Base, side, df: pd.DataFrame, summ: _Summary, name: str):
+    """The filter frame's column ``name`` over all rows, typed as extract._filter_frame types it."""
+    if name in _FRAME_FILTER_COLUMNS or (name == "proc.ppid" and base.legacy):
+        s = df[name]
+        if isinstance(s.dtype, pd.CategoricalDtype):
+            codes, labels = _cat_vals(base, df, name)
+            if labels == list(s.cat.categories):
+                return s
+            return pd.Categorical.from_codes(codes, categories=pd.Index(labels, dtype=object))
+        return s
+    if name == "evt.time":         # filters read the raw timestamp (epoch ns)
+        vals, _ = _int_vals(base, df, "evt.rawtime")
+        return pd.Series(vals.astype(object), dtype=object)
+    v = _field(base, side, df, summ, name, np.arange(base.n))
+    info = ff.lookup(name)
+    kind = ff.type_kind(info.type) if info is not None else "string"
+    if kind == "numeric":
+        return pd.arrays.IntegerArray(v.values.astype(np.int64), ~v.valid)
+    if kind == "bool":
+        return pd.arrays.BooleanArray(v.values.astype(bool), ~v.valid)
+    if v.text:
+        if name == "syscall.type":
+            return pd.Categorical.from_codes(np.where(v.valid, v.values, -1),
+                                             categories=pd.Index(v.labels, dtype=object))
+        return pd.Series(np.array(v.labels + [None], dtype=object)[np.where(v.valid, v.values, -1)], dtype=object)
+    out = v.values.astype(object)
+    out[~v.valid] = None
+    return pd.Series(out, dtype=object)
+
+
+# -- rows ------------------------------------------------------------------------------------------------
+def _event_cells(view: View, layout: tuple[Column, ...], vals: list[_Vals]) -> tuple[list, list[ag.Cells]]:
+    """table._event_rows and aggregate.premerge over whole columns: missing values take the type's
+    default (count 0) with use_defaults, else drop the event; a list keeps one row per event (keyed by
+    its position among the filtered events), a table merges the events of a key."""
+    types = [field_type(c.field) for c in layout]
+    n = len(vals[0].valid) if vals else 0
+    keep = np.ones(n, dtype=bool)
+    defaults = []
+    for ft, v in zip(types, vals, strict=True):
+        if ft.type == DOUBLE:
+            raise _Fallback("double columns")
+        d = ft.default() if view.use_defaults else None
+        if d is None:
+            keep &= v.valid
+        defaults.append(d)
+    every = bool(keep.all())
+    pos = np.arange(n) if every else np.flatnonzero(keep)
+    cols: list[tuple[np.ndarray, np.ndarray, list | None]] = []     # (values, counts, labels)
+    for v, d in zip(vals, defaults, strict=True):
+        ok = v.valid if every else v.valid[pos]
+        x = v.values if every else v.values[pos]
+        labels = v.labels
+        if not ok.all():
+            if labels is not None:
+                labels = list(labels)
+                try:
+                    dc = labels.index(d)
+                except ValueError:
+                    dc = len(labels)
+                    labels.append(d)
+                x = np.where(ok, x, dc)
+            else:
+                x = np.where(ok, x, d)
+        cols.append((x, ok.astype(np.int64), labels))
+    if view.kind == LIST:
+        cells = [ag.Cells(_as_list(x, labels), cnt.tolist(), ft, NONE, c.groupby_agg)
+                 for (x, cnt, labels), ft, c in zip(cols, types, layout, strict=True)]
+        return (pos + 1).tolist(), cells
+    kx, _, klabels = cols[0]
+    gid, firsts = _groups(kx)
+    keys = _as_list(kx[firsts], klabels)
+    out = []
+    for (x, cnt, labels), ft, c in zip(cols[1:], types[1:], layout[1:], strict=True):
+        out.append(_merge(x, cnt, labels, ft, c, gid, firsts, len(firsts)))
+    return keys, out
+
+
+def _as_list(x: np.ndarray, labels: list | None) -> list:
+    if labels is None:
+        return x.tolist()
+    return [labels[i] for i in x.tolist()]
+
+
+def _merge(x: np.ndarray, cnt: np.ndarray, labels: list | None, ft, c: Column, gid: np.ndarray,
+           firsts: np.ndarray, ng: int) -> ag.Cells:
+    """aggregate._merge_column for one column, events grouped by ``gid`` (0 .. ng-1, the order keys
+    first appear; ``firsts``: the first event of each group)."""
+    agg = c.agg
+    numeric = ft.type not in (CHARBUF, IPADDR)
+    if agg not in (NONE, SUM, TIME_AVG, AVG, MAX):
+        raise _Fallback(f"aggregation {agg}")
+    if numeric and labels is not None:
+        raise _Fallback("text values in a numeric column")
+    if agg in (SUM, TIME_AVG, AVG) and numeric:
+        acc = np.zeros(ng, dtype=np.int64)
+        np.add.at(acc, gid, x)
+        values = acc.tolist()
+    elif agg == MAX and numeric:
+        acc = np.full(ng, np.iinfo(np.int64).min, dtype=np.int64)
+        np.maximum.at(acc, gid, x)
+        values = acc.tolist()
+    elif agg == MAX:
+        last = np.full(ng, -1, dtype=np.int64)
+        np.maximum.at(last, gid, np.arange(len(gid)))
+        values = _as_list(x[last], labels)
+    else:
+        values = _as_list(x[firsts], labels)
+    if agg == AVG:
+        acc = np.zeros(ng, dtype=np.int64)
+        np.add.at(acc, gid, cnt)
+        counts = acc.tolist()
+    else:
+        counts = cnt[firsts].tolist()
+    bits = UNSIGNED_BITS.get(ft.type)
+    if bits and numeric:
+        mask = (1 << bits) - 1
+        values = [v & mask for v in values]
+    return ag.Cells(values, counts, ft, agg, c.groupby_agg)
+
+
+__all__ = ["COVERED", "fast_rows", "why_not"]
