@@ -222,29 +222,29 @@ class _Part:
     def raw(self, idx: np.ndarray, k: np.ndarray | int) -> list[bytes | None]:
         """Parameter ``k`` (one index, or one per event) of events ``idx`` as ``Event.raw`` gives it:
         None when the event has no such parameter or it is empty."""
-        idx = np.asarray(idx, dtype=np.int64)
-        out: list[bytes | None] = [None] * len(idx)
-        if not len(idx):
-            return out
-        ks = np.broadcast_to(np.asarray(k, dtype=np.int64), idx.shape)
-        p, at = self.params(idx)
-        u8 = p.v["u8"]
-        for j in np.unique(ks[ks >= 0]).tolist():
-            m = np.flatnonzero(ks == j)
-            pos, length = p.locate(at[m], j)
-            present = p.nparams[at[m]] > j
-            for i, a, n, ok in zip(m.tolist(), pos.tolist(), length.tolist(), present.tolist(), strict=True):
-                if ok and n > 0:
-                    out[i] = u8[a:a + n].tobytes()
-        return out
+        return self._bytes(idx, np.broadcast_to(np.asarray(k, dtype=np.int64), np.shape(idx)), False)
 
     def payloads(self, idx: np.ndarray, k: np.ndarray) -> list[bytes | None]:
         """Parameter ``k`` (one index per event, -1 for none) as ``Side.payloads`` gives it: None when
         the event has no such parameter, b"" when it is empty."""
+        return self._bytes(idx, k, True)
+
+    def _bytes(self, idx: np.ndarray, k: np.ndarray, empty: bool) -> list[bytes | None]:
+        """Parameter ``k[i]`` of event ``idx[i]``; an empty one is b"" when ``empty``, else None."""
         idx = np.asarray(idx, dtype=np.int64)
         out: list[bytes | None] = [None] * len(idx)
         if not len(idx):
             return out
+        p, at = self.params(idx)
+        u8 = p.v["u8"]
+        for j in np.unique(k[k >= 0]).tolist():
+            m = np.flatnonzero(k == j)
+            pos, length = p.locate(at[m], j)
+            present = p.nparams[at[m]] > j
+            for i, a, n, ok in zip(m.tolist(), pos.tolist(), length.tolist(), present.tolist(), strict=True):
+                if ok and (empty or n > 0):
+                    out[i] = u8[a:a + n].tobytes()
+        return out
         p, at = self.params(idx)
         u8 = p.v["u8"]
         for j in np.unique(k[k >= 0]).tolist():
@@ -303,28 +303,6 @@ def _str(raw: bytes | None) -> str | None:
         return None
     n = raw.find(b"\0")
     return (raw[:n] if n >= 0 else raw).decode("utf-8", "surrogateescape")
-
-
-def _section(u8: np.ndarray, u32: np.ndarray) -> Section:
-    """The capture's first section, as the reader gives it to the state (the fast load only takes
-    captures whose metadata reads cleanly)."""
-    size = len(u8)
-    sec = Section(0)
-    pos = int(u32[4]) if size >= 8 else size
-    while pos + 8 <= size:
-        btype, blen = int(u32[pos]), int(u32[pos + 4])
-        if btype in md.EVENT_BLOCKS:
-            break
-        if btype == md.SHB or blen < 12 or pos + blen > size:
-            raise Fallback("unexpected metadata layout")
-        try:
-            parsed = md.parse_block(btype, bytes(u8[pos:pos + blen]), 8, blen - 4)
-        except md.CorruptBlock as e:
-            raise Fallback("damaged metadata") from e
-        if parsed is not None:
-            md.merge_into(sec, *parsed)
-        pos += blen
-    return sec
 
 
 def _server_fds(fds: dict) -> dict[int, tuple[int, bool]]:
@@ -481,8 +459,9 @@ class _Build:
     def run(self):
         from .summary import SummaryData
         self.sequence()
-        v = self.rows_part.views()
-        self.tables(_section(v["u8"], v["u32"]))
+        if self.side.section is None:
+            raise Fallback("the side data does not hold the capture's metadata")
+        self.tables(self.side.section)
         ports = self.ports()
         cols, frame = self.columns()
         first = int(cols.ts[0]) if len(cols.ts) else 0

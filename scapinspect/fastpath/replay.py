@@ -467,14 +467,8 @@ def replay(stream, cols: dict, mk: EventMaker, chunk: int = 1 << 16, taps: dict 
         for lst, vals in ((out.tsnap, o_tsnap), (out.fdnum, o_fdnum), (out.fsnap, o_fsnap),
                           (out.latency, o_lat), (out.ctype, o_ctype)):
             lst.append(np.fromiter(vals, dtype=np.int64, count=len(vals)))
-    if cols.get("trailing") and dirty:
-        # events the pass skipped follow its last one: the first of them settles pending removals
-        for rt, rfd in rem_fds:
-            fd_table(rt).pop(rfd, None)
-        rem_fds.clear()
-        if state._tid_to_remove is not None:
-            state._remove_thread(state._tid_to_remove)
-            state._tid_to_remove = None
+    if cols.get("trailing"):
+        state.settle()      # events the pass skipped follow its last one: the first of them would
     out.eof_threads = [snap_key(t, main_ppid(t)) for t in threads.values()]
     for name in ("tsnap", "fdnum", "fsnap", "latency", "ctype"):
         parts = getattr(out, name)

@@ -83,6 +83,16 @@ def reframe(v: dict, evoff: np.ndarray, version: np.ndarray, table: et.EventTabl
     return b, Params(b, table, v)
 
 
+def _ints(params: Params, idx: np.ndarray, j: np.ndarray, signed: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Parameter ``j[i]`` (-1: none) of event ``idx[i]`` as Params.ints reads it: (values, valid)."""
+    vals = np.zeros(len(idx), dtype=np.int64)
+    valid = np.zeros(len(idx), dtype=bool)
+    for k in np.unique(j[j >= 0]).tolist():
+        m = np.flatnonzero(j == k)
+        vals[m], valid[m] = params.ints(idx[m], k, signed)
+    return vals, valid
+
+
 class _Framed:
     """Events known by where their headers are; their fields and framing are read on first use."""
 
@@ -130,13 +140,7 @@ class Hidden(_Framed):
         """Integer parameter ``name`` (as ``table`` names them) of hidden events ``idx``: (values, valid)."""
         idx = np.asarray(idx, dtype=np.int64)
         pidx = np.array([e.param_index(name) for e in table.events], dtype=np.int64)
-        j = pidx[self.etype[idx].astype(np.int64)]
-        vals = np.zeros(len(idx), dtype=np.int64)
-        valid = np.zeros(len(idx), dtype=bool)
-        for k in np.unique(j[j >= 0]).tolist():
-            m = np.flatnonzero(j == k)
-            vals[m], valid[m] = self.params.ints(idx[m], k, signed)
-        return vals, valid
+        return _ints(self.params, idx, pidx[self.etype[idx].astype(np.int64)], signed)
 
 
 class Side:
@@ -154,13 +158,16 @@ class Side:
         hidden: the events that are not rows (None on a narrowed Side).
         eof_threads: the thread table at the end of the file, in table order, as THREAD_SNAPSHOT
             tuples (None on a narrowed Side).
+        section: the capture's first section as the reader gave it (proc list, fd list, interfaces,
+            users: the state the pass started from).
     """
 
     def __init__(self, tsnap: np.ndarray, fsnap: np.ndarray, thread_rows: list, fd_rows: list, rows: _Framed,
                  table: et.EventTable, taps: dict[str, list] | None = None, hidden: Hidden | None = None,
-                 eof_threads: list | None = None):
+                 eof_threads: list | None = None, section=None):
         self.tsnap, self.fsnap = tsnap, fsnap
         self.eof_threads = eof_threads
+        self.section = section
         self.thread_rows, self.fd_rows = thread_rows, fd_rows
         self.rows, self.table = rows, table
         self.taps = taps or {}
@@ -215,13 +222,7 @@ class Side:
     def ints(self, rows: np.ndarray, name: str, signed: bool = True) -> tuple[np.ndarray, np.ndarray]:
         """Integer parameter ``name`` of each row, as Params.ints reads it: (values, valid)."""
         rows = np.asarray(rows, dtype=np.int64)
-        j = self.param_index(rows, name)
-        vals = np.zeros(len(rows), dtype=np.int64)
-        valid = np.zeros(len(rows), dtype=bool)
-        for k in np.unique(j[j >= 0]).tolist():
-            m = np.flatnonzero(j == k)
-            vals[m], valid[m] = self.params.ints(rows[m], k, signed)
-        return vals, valid
+        return _ints(self.params, rows, self.param_index(rows, name), signed)
 
     def take(self, rows: np.ndarray) -> Side:
         """The side data of rows ``rows`` of the frame, in that order (for a narrowed capture)."""
@@ -233,7 +234,8 @@ class Side:
             kept = [(int(where[r]), v) for r, v in vals if where[r] >= 0]
             taps[name] = kept
         sub = _Framed(self.rows._v, self.rows.evoff[rows], self.rows.version[rows], self.rows._table)
-        return Side(self.tsnap[rows], self.fsnap[rows], self.thread_rows, self.fd_rows, sub, self.table, taps)
+        return Side(self.tsnap[rows], self.fsnap[rows], self.thread_rows, self.fd_rows, sub, self.table, taps,
+                    section=self.section)
 
 
 # frame -> its side data, for as long as the frame lives
