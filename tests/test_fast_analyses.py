@@ -180,3 +180,19 @@ def test_analyses_without_side_data_replay(tmp_path):
     pd.testing.assert_frame_equal(cap.io_streams(), ref)
     pd.testing.assert_frame_equal(cap.http(), http_frame(ref))
     pd.testing.assert_frame_equal(cap.connections(), reference_connections(cap))
+
+
+def test_a_capture_too_big_to_load_is_analysed_as_a_stream(monkeypatch):
+    """Past the load limit the analyses replay the capture (bounded memory) instead of loading it,
+    and give the same answers."""
+    from scapinspect.analyzers.views import view_frame
+    from scapinspect.capture import Capture, fits_in_memory
+    path = str(next(p for p in SAMPLES if p.name == "curl_http.scap"))
+    want = Capture(path)
+    monkeypatch.setenv("SCAPINSPECT_LOAD_LIMIT_MB", "0.001")
+    assert not fits_in_memory(path)
+    cap = Capture(path)
+    pd.testing.assert_frame_equal(cap.io_streams(), want.io_streams())
+    pd.testing.assert_frame_equal(cap.spy_users(), want.spy_users())
+    pd.testing.assert_frame_equal(view_frame(cap, "files"), view_frame(want, "files"))
+    assert "_all_events" not in cap.__dict__          # never loaded
