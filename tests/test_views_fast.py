@@ -297,3 +297,125 @@ def test_io_by_type_counts_the_hidden_events() -> None:
     with mock.patch.object(base.types, "plain", ~base.types.plain):
         assert "hidden events of type" in fast.why_not(cap, view, view.layout(True), view.filter)
     assert "every event" in fast.why_not(cap, view, view.layout(True), "proc.name=curl")
+
+
+THREAD_VIEWS = sorted(v for v, rule in fast.COVERED.items() if rule == "thread")
+
+
+def _hidden_truth(cap: Capture) -> list:
+    """Per hidden event views see, the thread the reference replay gives it (THREAD_SNAPSHOT tuple, None
+    for none) and the thread object itself."""
+    key = "hidden:" + cap.path
+    if key not in _TRUTH:
+        stream, items = cap.replay(include_hidden=True)
+        state = stream.state
+        side = cap._side()
+        summ = fast._base(side, cap.compat).summary(side, cap._all_events)
+        want = set((side.hidden.evoff[summ.seen]).tolist())
+        out = []
+        for item in items:
+            off = item.ev.offset        # the block; the side data has the header, 10 or 14 bytes on
+            if off + 10 not in want and off + 14 not in want:
+                continue
+            t = item.ctx.tinfo
+            if t is None:
+                out.append((None, None))
+                continue
+            main = t if t.tid == t.pid or t.flags & CL_IS_MAIN_THREAD else state.threads.get(t.pid)
+            ppid = main.ptid if main is not None else None
+            out.append(((t.pid, t.comm, ppid, t.exe, " ".join(t.args), state.user_name(t.uid), t.tid, t.vtid,
+                         t.vpid, t.container_id, t.tty, t.loginuid, t.uid,
+                         match_runc(list(t.cgroups)) if t.cgroups else None), t))
+        assert len(out) == len(summ.seen)
+        _TRUTH[key] = out
+    return _TRUTH[key]
+
+
+@pytest.mark.parametrize("path", PATHS, ids=[p.name for p in PATHS])
+def test_the_threads_hidden_events_saw(path: Path) -> None:
+    """The thread the fast path gives each hidden event (procinfo ...: told from the rows' sightings of
+    its tid, fast._hidden_threads) is the one the reference replay looks up, and where it says one
+    object per tid, the procinfo events of a tid saw one thread object (thread.cpu's serial)."""
+    cap = _cap(path)
+    side = cap._side()
+    base = fast._base(side, cap.compat)
+    summ = base.summary(side, cap._all_events)
+    try:
+        th = fast._hidden_threads(base, side, cap._all_events, summ)
+    except fast._Fallback as e:
+        pytest.skip(f"falls back: {e}")
+    truth = _hidden_truth(cap)
+    got = [None if s < 0 else th.snaps[s] for s in th.hsnap.tolist()]
+    assert got == [t for t, _ in truth]
+    if th.one_object:
+        objects: dict[int, int] = {}
+        for (_, obj), etype in zip(truth, summ.seen_types.tolist(), strict=True):
+            if obj is not None and etype == fast.PROCINFO_E:
+                assert objects.setdefault(obj.tid, id(obj)) == id(obj)
+
+
+def test_thread_views_fall_back_where_the_rows_do_not_tell() -> None:
+    """A hidden event whose thread cannot be told from the rows, hidden events that may change the thread
+    table, procinfo ticks over one tid's two threads, a user filter: the reference answers."""
+    cap = _cap(SAMPLES / "shell_session.scap")
+    side = cap._side()
+    for name in THREAD_VIEWS:
+        view = get_view(name)
+        assert fast.why_not(cap, view, view.layout(True), view.filter) is None
+        assert fast.why_not(cap, view, view.layout(True), combined_filter(view, "proc.name=bash")) is None
+        assert "evt.failed of the hidden events" in fast.why_not(cap, view, view.layout(True),
+                                                                  combined_filter(view, "evt.failed=true"))
+    view = get_view("procs_cpu")
+    eof = list(side.eof_threads)
+    changed = [t[:1] + ("renamed",) + t[2:] for t in eof]
+    fresh = fast._base(side, cap.compat)
+    for attr, value, why in (("eof_threads", changed, "do not tell"),):
+        fresh._cols.pop("hidden threads", None)
+        fresh._cols.pop("hidden cpu", None)
+        with mock.patch.object(side, attr, value):
+            assert why in fast.why_not(cap, view, view.layout(True), view.filter)
+    fresh._cols.pop("hidden threads", None)
+    with mock.patch.object(fresh.types, "keeps_threads", ~fresh.types.keeps_threads):
+        assert "may change the thread table" in fast.why_not(cap, view, view.layout(True), view.filter)
+    fresh._cols.pop("hidden threads", None)
+    fresh._cols.pop("hidden cpu", None)
+    assert fast.why_not(cap, view, view.layout(True), view.filter) is None
+    th = fast._hidden_threads(fresh, side, cap._all_events, fresh.summary(side, cap._all_events))
+    fresh._cols.pop("hidden cpu", None)
+    with mock.patch.object(th, "one_object", False):
+        assert "both sides" in fast.why_not(cap, view, view.layout(True), view.filter)
+        assert "both sides" not in (fast.why_not(cap, get_view("procs_errors"), get_view("procs_errors").layout(True),
+                                                 get_view("procs_errors").filter) or "")
+    fresh._cols.pop("hidden cpu", None)
+    for name in THREAD_VIEWS:
+        assert _assert_same(cap, name, filter="evt.failed=true") is not None
+        assert _assert_same(cap, name) is None
+
+
+THREAD_FILTERS = ["proc.name=bash", "proc.pid=1", "thread.tid>1000", "evt.type=procinfo", "evt.type!=procinfo",
+                  "container.name=host", "container.id!=host", "proc.exeline contains sshd", "user.name=root",
+                  "evt.dir=<", "proc.vpid>1", "proc.ppid>1", "not proc.name exists", "proc.args contains -",
+                  "proc.exe contains sbin or evt.type=sysdigevent", "thread.vtid exists"]
+
+
+@pytest.mark.parametrize("path", PATHS, ids=[p.name for p in PATHS])
+def test_thread_views_with_user_filters(path: Path) -> None:
+    """User filters (the drill-downs into threads: proc.pid=..., container.id=...) are evaluated on the
+    hidden events too, from the thread each saw; a field not derived for them falls back."""
+    cap = _cap(path)
+    small = path.stat().st_size < 1_000_000
+    for name in THREAD_VIEWS:
+        for flt in THREAD_FILTERS if small else THREAD_FILTERS[:3]:
+            why = _assert_same(cap, name, filter=flt)
+            assert why is None or flt == "proc.ppid>1" and cap.compat != "0.29", f"{name} {flt}: {why}"
+
+
+def test_thread_views_on_narrowed_captures() -> None:
+    """A narrowed capture selects rows only: no hidden event, no procinfo tick; user filters then work."""
+    root = _cap(SAMPLES / "shell_session.scap")
+    raw = root.events["evt.rawtime"].astype("int64")
+    for cap in (root.filter("proc.name=bash"), root.between(int(raw.iloc[100]), int(raw.iloc[1500]))):
+        for name in THREAD_VIEWS:
+            for containers in _layouts(name):
+                assert _assert_same(cap, name, containers=containers) is None
+            assert _assert_same(cap, name, filter="evt.failed=true") is None

@@ -199,7 +199,7 @@ def _load(path: str, compat: str | None, strict: bool, progress: Progress | None
         if progress is not None:
             progress(total, total)
         attach(df, Side(out.tsnap.astype(np.int32), out.fsnap.astype(np.int32), out.threads, out.fds, rows,
-                        prof.table, tapped, hidden, out.eof_threads, sec))
+                        prof.table, tapped, hidden, out.eof_threads, sec, out.ctype.astype(np.int8)))
         return df
     finally:
         reader.close()

@@ -160,12 +160,15 @@ class Side:
             tuples (None on a narrowed Side).
         section: the capture's first section as the reader gave it (proc list, fd list, interfaces,
             users: the state the pass started from).
+        ctype: per row, the libscap type of the event's own fd (the one the parser looked up, which
+            the getters' fd of ``fsnap`` may not be), -1 for none (None when not recorded).
     """
 
     def __init__(self, tsnap: np.ndarray, fsnap: np.ndarray, thread_rows: list, fd_rows: list, rows: _Framed,
                  table: et.EventTable, taps: dict[str, list] | None = None, hidden: Hidden | None = None,
-                 eof_threads: list | None = None, section=None):
+                 eof_threads: list | None = None, section=None, ctype: np.ndarray | None = None):
         self.tsnap, self.fsnap = tsnap, fsnap
+        self.ctype = ctype
         self.eof_threads = eof_threads
         self.section = section
         self.thread_rows, self.fd_rows = thread_rows, fd_rows
@@ -235,7 +238,7 @@ class Side:
             taps[name] = kept
         sub = _Framed(self.rows._v, self.rows.evoff[rows], self.rows.version[rows], self.rows._table)
         return Side(self.tsnap[rows], self.fsnap[rows], self.thread_rows, self.fd_rows, sub, self.table, taps,
-                    section=self.section)
+                    section=self.section, ctype=None if self.ctype is None else self.ctype[rows])
 
 
 # frame -> its side data, for as long as the frame lives

@@ -25,6 +25,16 @@ What the frame does not hold, and how it is dealt with:
   ViewState's parsers, in file order; the runc container of each thread is the ``runc`` entry of its
   thread snapshot (ViewExtras.container_of).
 * proc.ppid of current (0.41) captures looks the parent up in the thread table: not in the snapshots.
+* the thread-keyed views procs_cpu, threads and procs_errors (filter ``evt.type!=switch``, which the
+  hidden events pass): the hidden events are rows of them, each with the thread it looked up by its tid
+  (``_hidden_threads``: told from the sightings of that tid in the start table, the rows' snapshots
+  and the end-of-file table, between which only rows the frame shows create or remove threads; falls
+  back when a hidden event's thread is not determined that way). thread.cpu comes from the procinfo
+  events' tick parameters, per tid (extract.cpu_values; falls back when one tid's procinfo events may
+  have seen two thread objects); evt.count.error.* from the result and the type of the event's own fd
+  (``Side.ctype``). A user filter is evaluated on the hidden events from the same thread facts
+  (``_hidden_filter``; other filter fields fall back). procs, containers and page_faults (memory,
+  page-fault and thread-count fields) stay on the replay.
 * fd.directory is computed from the fd snapshot's name, which the load sanitizes (control characters
   dropped) while the reference getter does not: a directory whose name holds control characters
   would differ (the snapshots do not say whether sanitizing changed a name).
@@ -44,6 +54,7 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
+from ..._i64 import i64
 from ..._text import table_text, table_texts
 from ...fastpath.replay import FD_SNAPSHOT, K_NONE, K_SKIP_PROCINFO, THREAD_SNAPSHOT, type_tables
 from ...fastpath.side import _Framed
@@ -55,13 +66,14 @@ from ...parsers.params import ipv4_str, ipv6_str
 from ...parsers.reader import Event, Section
 from ...render.events import HIDDEN_041, LEADING_CONTAINER_EVENTS, profile
 from ...state import fields as sf
-from ...state.engine import PROCEXIT, SCHEDSWITCH_6_E, StateEngine
-from ...state.model import ROLE_NONE, FdInfo
-from ...state.tracking import CONTAINER_E, CONTAINER_JSON_EVENTS, ViewState
+from ...state.engine import CLONE_EXITS, PROCEXIT, SCHEDSWITCH_6_E, StateEngine
+from ...state.model import CL_IS_MAIN_THREAD, ROLE_NONE, FdInfo
+from ...state.tracking import CONTAINER_E, CONTAINER_JSON_EVENTS, ViewState, match_runc
 from . import aggregate as ag
 from .definitions import AVG, LIST, MAX, NONE, SUM, TIME_AVG, Column, View
 from .extract import ONE_S, SYSDIGEVENT_X, _filter_frame
 from .fieldinfo import CHARBUF, DOUBLE, IPADDR, UNSIGNED_BITS, field_type
+from .fields import CPU_FIELDS, PROCINFO_E
 from .table import Rows, finish_rows
 
 # view id -> what an event must be to pass the view filter (see _may_pass)
@@ -69,6 +81,7 @@ COVERED: dict[str, str] = {
     "files": "fd", "directories": "fd", "connections": "fd", "sports": "fd", "slow_io": "fd",
     "port_bindings": "fd", "incoming_connections": "type", "file_opens": "type", "spy_users": "type",
     "errors": "res", "syscalls": "syscall", "syscall_procs": "syscall", "io_by_type": "all",
+    "procs_cpu": "thread", "threads": "thread", "procs_errors": "thread",
 }
 _TYPE_NAMES = {"incoming_connections": frozenset({"accept"}), "file_opens": frozenset({"open"}),
                "spy_users": frozenset({"execve", "chdir"})}
@@ -154,6 +167,7 @@ class _Summary:
     table_of_row: np.ndarray | None  # per row, the index in ``tables`` of the table it saw (None: 0)
     seen_at: np.ndarray             # per hidden event views see, in file order: the rows before it
     seen_types: np.ndarray          # and its type
+    seen: np.ndarray | None = None  # and its index among the Side's hidden events
 
     @cached_property
     def table_ips(self) -> list[frozenset[bytes]]:
@@ -201,6 +215,10 @@ class _Types:
         head = et.head().events
         no_fd = ~self.fd_type_flags & np.array([not head[i].flags & _FD_FLAGS for i in ids], dtype=bool)
         self.plain = no_fd & (self.internal | (not self.legacy))
+        # hidden events that neither create nor remove a thread (no thread lookup that creates one, no
+        # thread handler): the threads the hidden events see can then be told from the rows (_Threads)
+        self.keeps_threads = (np.isin(kind, (K_NONE, K_SKIP_PROCINFO)) & (np.array(hmode) != 6))[:len(table)]
+        self.clone_exit = np.isin(ids, list(CLONE_EXITS))
 
 
 _TYPES: dict[str, _Types] = {}
@@ -325,7 +343,7 @@ def _hidden_summary(base: _Base, side, df: pd.DataFrame) -> _Summary:
         events = _events(hid, hpos, v) + _events(side.rows, rpos, v)
         tables += _container_tables([events[i] for i in order.tolist()], base.legacy)
         table_of_row = np.searchsorted(keys[order], 2 * np.arange(n) + 1, side="right")
-    return _Summary(delta, last_ts, frozenset(present), v4, v6, tables, table_of_row, seen_at, seen_types)
+    return _Summary(delta, last_ts, frozenset(present), v4, v6, tables, table_of_row, seen_at, seen_types, seen)
 
 
 def _section(v: dict) -> Section:
@@ -396,6 +414,8 @@ def _may_pass(types: _Types, view_id: str, etype: int) -> bool:
         return bool(types.has_res[etype])
     if rule == "all":
         return True
+    if rule == "thread":        # evt.type!=switch
+        return types.names[etype] != "switch"
     return bool(types.syscall_ok[etype])
 
 
@@ -420,7 +440,10 @@ def _view_rows(cap, side, df: pd.DataFrame, view: View, layout: tuple[Column, ..
         raise _Fallback("the frame and its side data differ")
     summ = base.summary(side, df)
     every = COVERED[view.id] == "all"
-    if every:
+    threaded = COVERED[view.id] == "thread"
+    if threaded:
+        blocked = []        # the hidden events are rows of the view, with the thread each saw (_Threads)
+    elif every:
         # every event passes: the hidden ones are rows of the view (_with_hidden)
         if flt:
             raise _Fallback("a filter on every event needs the hidden events' fields")
@@ -432,6 +455,7 @@ def _view_rows(cap, side, df: pd.DataFrame, view: View, layout: tuple[Column, ..
     fields = [c.field for c in layout]
     rows = np.arange(base.n)
     keep = cap._kept_positions()
+    narrowed = keep is not None
     eof = _eof_rows(base, side, summ) if _may_pass(base.types, view.id, SYSDIGEVENT_X) else None
     eof_keep = None
     if flt:
@@ -451,6 +475,11 @@ def _view_rows(cap, side, df: pd.DataFrame, view: View, layout: tuple[Column, ..
     vals = [_field(base, side, df, summ, f, rows) for f in fields]
     if every and keep is None:      # (a narrowed capture selects rows only)
         vals = _with_hidden(base, summ, view, layout, vals)
+    if threaded and not narrowed and len(summ.seen_at):
+        hkeep = None
+        if flt != view.filter:      # (a user filter: evaluated on the hidden events' fields too)
+            hkeep = _hidden_filter(base, side, df, summ, compiled)
+        vals = _with_hidden_threads(base, side, df, summ, fields, vals, np.searchsorted(rows, summ.seen_at), hkeep)
     if eof is not None and eof.count:
         # the end-of-file events come last, whatever the capture's narrowing (extract._replay)
         picked = np.arange(eof.count) if eof_keep is None else np.flatnonzero(eof_keep)
@@ -546,6 +575,11 @@ class _Eof:
                "thread.tid": "tid", "user.uid": "uid", "proc.tty": "tty"}
         if name in per:
             return [t[_T[per[name]]] for t in self.threads]
+        if name in ("proc.vpid", "thread.vtid"):
+            key = _T["vpid" if name == "proc.vpid" else "vtid"]
+            return [None if t[key] == -1 else t[key] for t in self.threads]
+        if name in CPU_FIELDS or (name in _ERROR_KINDS and not types.has_res[SYSDIGEVENT_X]):
+            return [None] * n       # (no procinfo ticks; no result to count)
         if name == "proc.ppid" and types.legacy:
             return [t[_T["ppid"]] for t in self.threads]
         if name == "proc.exeline":
@@ -1007,6 +1041,13 @@ _DERIVED: dict[str, Callable] = {
     "thread.vtid": _thread_int(lambda t: None if t[_T["vtid"]] == -1 else t[_T["vtid"]]),
     "proc.tty": _thread_int(lambda t: t[_T["tty"]]),
     "user.uid": _thread_int(lambda t: t[_T["uid"]]),
+    "thread.cpu": lambda base, side, df, summ, rows: _no_cpu(base, rows),
+    "thread.cpu.user": lambda base, side, df, summ, rows: _no_cpu(base, rows),
+    "thread.cpu.system": lambda base, side, df, summ, rows: _no_cpu(base, rows),
+    "evt.count.error.file": lambda base, side, df, summ, rows: _errors(base, side, df, "file", rows),
+    "evt.count.error.net": lambda base, side, df, summ, rows: _errors(base, side, df, "net", rows),
+    "evt.count.error.memory": lambda base, side, df, summ, rows: _errors(base, side, df, "memory", rows),
+    "evt.count.error.other": lambda base, side, df, summ, rows: _errors(base, side, df, "other", rows),
     "fd.lip": _local_remote(True, True),
     "fd.rip": _local_remote(False, True),
     "fd.lport": _local_remote(True, False),
@@ -1069,6 +1110,399 @@ def _filter_column(base: _Base, side, df: pd.DataFrame, summ: _Summary, name: st
     return pd.Series(out, dtype=object)
 
 
+# -- the thread-keyed views (procs_cpu, threads, procs_errors) ---------------------------------------------
+_ERROR_KINDS = ("evt.count.error.file", "evt.count.error.net", "evt.count.error.memory", "evt.count.error.other")
+_FILE_FDS = (md.FD_FILE, md.FD_FILE_V2, md.FD_DIRECTORY)
+_SOCKET_FDS = _NET_FDS + (md.FD_UNIX_SOCK,)
+_OPENS = frozenset({"open", "creat", "openat", "openat2"})
+_NET_CREATORS = frozenset({"accept", "accept4", "connect"})
+
+
+def _no_cpu(base: _Base, rows: np.ndarray) -> _Vals:
+    """thread.cpu* of rows: procinfo events only (hidden ones, see _with_hidden_threads)."""
+    if (base.etype == PROCINFO_E).any():
+        raise _Fallback("procinfo events among the rows")
+    return _Vals(np.zeros(len(rows), dtype=np.float64), np.zeros(len(rows), dtype=bool))
+
+
+def _errors(base: _Base, side, df: pd.DataFrame, kind: str, rows: np.ndarray) -> _Vals:
+    """evt.count.error.file/net/memory/other (views.fields._error_*): 1 for a failed event (evt.rawres < 0)
+    whose own fd (the one the parser looked up: Side.ctype) is of that kind, or with no fd, whose type
+    is of that kind (an open, a connection creator, a memory call)."""
+    ctype = getattr(side, "ctype", None)
+    if ctype is None:
+        raise _Fallback("the side data does not hold the events' own fd types")
+    types = base.types
+
+    def make():
+        raw, ok = _int_vals(base, df, "evt.rawres")
+        failed = ok & (raw < 0)
+        ct = ctype.astype(np.int64)
+        has_fd = ct >= 0
+        et_ = base.etype
+        exit_ = et_ % 2 == 1
+        names = types.names
+        opens = np.array([x in _OPENS for x in names], dtype=bool)[et_] & exit_
+        creators = np.array([x in _NET_CREATORS for x in names], dtype=bool)[et_] & exit_
+        memory = types.cat[et_] == et.EC_MEMORY
+        file_fd, sock_fd = np.isin(ct, _FILE_FDS), np.isin(ct, _SOCKET_FDS)
+        return {
+            "file": failed & np.where(has_fd, file_fd, opens),
+            "net": failed & np.where(has_fd, sock_fd, creators),
+            "memory": failed & memory,
+            "other": failed & np.where(has_fd, ~file_fd & ~sock_fd, ~opens & ~creators & ~memory),
+        }
+    got = base.memo("errors", make)[kind]
+    return _ones(rows, got[rows])
+
+
+def _start_threads(sec: Section, legacy: bool) -> list[tuple]:
+    """The thread table the pass started from (the first section's proc list), as THREAD_SNAPSHOT tuples
+    (replay.snap_key's values)."""
+    st = StateEngine(et.head(), modern=not legacy)
+    st.load_section(sec)
+    out = []
+    for t in st.threads.values():
+        main = t if t.tid == t.pid or t.flags & CL_IS_MAIN_THREAD else st.threads.get(t.pid)
+        ppid = main.ptid if main is not None else None
+        out.append((t.pid, t.comm, ppid, t.exe, " ".join(t.args), st.user_name(t.uid), t.tid, t.vtid, t.vpid,
+                    t.container_id, t.tty, t.loginuid, t.uid, match_runc(list(t.cgroups)) if t.cgroups else None))
+    return out
+
+
+@dataclass
+class _Threads:
+    """The thread each hidden event views see looked up (the thread of its tid, if any: the state's
+    for procinfo, EventStream.events' find_thread for the others but the container JSON events), told
+    from the rows: per seen hidden event an index into ``snaps`` (THREAD_SNAPSHOT
+    tuples: the Side's, then the start and end tables' own), -1 for none; ``one_object``: no tid has
+    procinfo events on both sides of a row that may replace its thread (their tid is then the thread's
+    serial for thread.cpu)."""
+    hsnap: np.ndarray
+    snaps: list
+    one_object: bool
+
+
+def _hidden_threads(base: _Base, side, df: pd.DataFrame, summ: _Summary) -> _Threads:
+    """Which thread each hidden event saw (see _Threads). A thread object only appears or goes at rows the frame
+    shows (the hidden events may not create or remove threads: ``_Types.keeps_threads``): a clone exit
+    creating its child, a procexit (removal at the next event), a row of an unknown tid (a placeholder,
+    seen as that row's thread). Between two consecutive sightings of a tid (the start table, a row whose
+    thread it is, the end-of-file table) with no such row between, the thread is the same object; when
+    both sightings hold the same values it held them in between. A hidden event between two equal
+    sightings saw that thread; one whose tid is never seen nor created, or not created yet (_not_yet),
+    saw none; any other makes the fast path fall back."""
+    def make() -> _Threads:
+        hid, types = side.hidden, base.types
+        het = np.asarray(hid.etype, dtype=np.int64)
+        if len(het) and not types.keeps_threads[np.unique(het)].all():
+            bad = np.unique(het)[~types.keeps_threads[np.unique(het)]]
+            raise _Fallback(f"hidden {types.names[int(bad[0])]} events may change the thread table")
+        sec = getattr(side, "section", None)
+        if sec is None or side.eof_threads is None:
+            raise _Fallback("the side data lacks the start or the end thread table")
+        snaps = list(base.thread_rows)
+        index = {t: i for i, t in enumerate(snaps)}
+
+        def sid(t: tuple) -> int:
+            j = index.get(t)
+            if j is None:
+                j = index[t] = len(snaps)
+                snaps.append(t)
+            return j
+        n = base.n
+        start = [sid(t) for t in _start_threads(sec, base.legacy)]
+        eof = [sid(t) for t in side.eof_threads]
+        snap_tid = np.array(i64([t[_T["tid"]] for t in snaps]), dtype=np.int64)
+        tid_rows, _ = _int_vals(base, df, "thread.tid")
+        r = np.flatnonzero(base.tsnap >= 0)
+        # items: (tid, key, kind, snapshot); kind 0 a sighting, 1 a row that may replace the thread,
+        # 2 a procinfo event asking. Keys: start -1, hidden event before row b 4b, row r 4r+1 (a clone
+        # creating), 4r+2 (its thread), 4r+3 (a procexit), end 4n+2.
+        tids, keys, kinds, snap = [], [], [], []
+
+        def add(t, k, kind, s):
+            tids.append(np.asarray(t, dtype=np.int64))
+            keys.append(np.asarray(k, dtype=np.int64))
+            kinds.append(np.full(len(tids[-1]), kind, dtype=np.int64))
+            snap.append(np.asarray(s, dtype=np.int64))
+        add(snap_tid[start] if start else [], np.full(len(start), -1), 0, start)
+        add(snap_tid[base.tsnap[r]], 4 * r + 2, 0, base.tsnap[r])
+        add(snap_tid[eof] if eof else [], np.full(len(eof), 4 * n + 2), 0, eof)
+        px = np.flatnonzero(types.exits_thread[base.etype])
+        add(tid_rows[px], 4 * px + 3, 1, np.full(len(px), -1))
+        cl = np.flatnonzero(types.clone_exit[base.etype])
+        if len(cl):
+            res, ok = _int_vals(base, df, "evt.rawres")
+            cl = cl[ok[cl] & (res[cl] >= 0)]
+            child = np.where(res[cl] > 0, res[cl], tid_rows[cl])
+            add(child, 4 * cl + 1, 1, np.full(len(cl), -1))
+        seen = summ.seen if summ.seen is not None else np.zeros(0, dtype=np.int64)
+        asks = ~np.isin(het[seen], list(CONTAINER_JSON_EVENTS))     # (EventStream.events: find_thread)
+        q = seen[asks]
+        qtid = np.asarray(hid.tid[q]).astype(np.int64)
+        add(qtid, 4 * np.asarray(hid.before[q], dtype=np.int64), 2, np.arange(len(q)))
+        tid_a, key_a, kind_a, snap_a = (np.concatenate(x) for x in (tids, keys, kinds, snap))
+        order = np.lexsort((key_a, tid_a))
+        tid_a, key_a, kind_a, snap_a = tid_a[order], key_a[order], kind_a[order], snap_a[order]
+        m = len(tid_a)
+        pos = np.arange(m)
+        isq = kind_a == 2
+        prev = np.maximum.accumulate(np.where(~isq, pos, -1)) if m else pos
+        nxt = np.minimum.accumulate(np.where(~isq, pos, m)[::-1])[::-1] if m else pos
+        qs = np.flatnonzero(isq)
+        p, x = prev[qs], nxt[qs]
+        pc, xc = np.clip(p, 0, max(m - 1, 0)), np.clip(x, 0, max(m - 1, 0))
+        has_p = (p >= 0) & (tid_a[pc] == tid_a[qs])
+        has_x = (x < m) & (tid_a[xc] == tid_a[qs])
+        same = has_p & has_x & (kind_a[pc] == 0) & (kind_a[xc] == 0) & (snap_a[pc] == snap_a[xc])
+        never = ~has_p & ~has_x
+        unborn = ~has_p & has_x & (kind_a[xc] == 0)
+        if unborn.any():
+            unborn &= _not_yet(base, side, df, snaps, start, tid_a[qs], key_a[qs])
+        if not (same | never | unborn).all():
+            raise _Fallback("a hidden event whose thread the rows do not tell")
+        got = np.where(same, snap_a[pc], -1)
+        # one thread object per tid among the procinfo events that saw one
+        cut = np.cumsum(kind_a == 1)[qs]
+        k = same & (het[q] == PROCINFO_E)
+        one = True
+        if k.any():
+            g = pd.DataFrame({"t": tid_a[qs][k], "c": cut[k]}).groupby("t")["c"].nunique()
+            one = bool((g <= 1).all())
+        hsnap_q = np.empty(len(q), dtype=np.int64)
+        hsnap_q[snap_a[qs]] = got
+        hsnap = np.full(len(seen), -1, dtype=np.int64)
+        hsnap[asks] = hsnap_q
+        return _Threads(hsnap, snaps, one)
+    return base.memo("hidden threads", make)
+
+
+def _not_yet(base: _Base, side, df: pd.DataFrame, snaps: list, start: list, tid: np.ndarray,
+             key: np.ndarray) -> np.ndarray:
+    """For events (tid, key) whose tid is first sighted or created after them (not in the start table):
+    whether no thread of that tid can exist yet. Unseen, it could only have been created as a process's
+    main thread (a thread of its process seen before: in the start table or at a row) or as the parent
+    in a clone exit of a child seen first (a clone exit with no child id, naming it as parent or pid)."""
+    pid_of = np.array(i64([t[_T["pid"]] for t in snaps]), dtype=np.int64)
+    r = np.flatnonzero(base.tsnap >= 0)
+    pids = [pid_of[base.tsnap[r]]]
+    keys = [4 * r + 2]
+    if start:
+        pids.append(pid_of[start])
+        keys.append(np.full(len(start), -1, dtype=np.int64))
+    cl = np.flatnonzero(base.types.clone_exit[base.etype])
+    if len(cl):
+        res, ok = _int_vals(base, df, "evt.rawres")
+        cl = cl[ok[cl] & (res[cl] == 0)]
+        for j in (4, 5):
+            v, okj = side.params.ints(cl, j)
+            pids.append(v[okj])
+            keys.append(4 * cl[okj] + 1)
+    first = pd.Series(np.concatenate(keys)).groupby(np.concatenate(pids)).min()
+    got = first.reindex(tid).to_numpy()
+    return np.isnan(got) | (got > key)
+
+
+def _with_hidden_threads(base: _Base, side, df: pd.DataFrame, summ: _Summary, fields: list[str],
+                         vals: list[_Vals], at: np.ndarray, keep: np.ndarray | None = None) -> list[_Vals]:
+    """The kept rows' values with the hidden events views see merged in, in file order (``at``: the
+    kept rows before each), with the thread each saw (_hidden_threads): they pass ``evt.type!=switch``,
+    and a user filter where ``keep`` (per hidden event) says so."""
+    th = _hidden_threads(base, side, df, summ)
+    types = base.types
+    seen = summ.seen
+    st = summ.seen_types
+    hs = th.hsnap
+    nh = len(seen)
+    hid = side.hidden
+    out = []
+    for name, v in zip(fields, vals, strict=True):
+        if name == "thread.tid":
+            h = _Vals(np.asarray(hid.tid[seen]).astype(np.int64), np.ones(nh, dtype=bool))
+        elif name == "evt.count":
+            h = _ones(seen)
+        elif name in ("proc.pid", "proc.vpid", "thread.vtid"):
+            key = _T[{"proc.pid": "pid", "proc.vpid": "vpid", "thread.vtid": "vtid"}[name]]
+            per = [t[key] if name == "proc.pid" or t[key] != -1 else None for t in th.snaps]
+            per = [None if x is None else i64([x])[0] for x in per]
+            h = _by_snapshot_int(hs, per, np.arange(nh))
+        elif name == "proc.exeline":
+            h = _by_snapshot(hs, [t[_T["exe"]] + " " + t[_T["args"]] for t in th.snaps], np.arange(nh))
+        elif name == "container.name":
+            h = _hidden_container_name(base, side, summ, th)
+        elif name in _BUFLEN:
+            if types.fd_type_flags[st].any():
+                raise _Fallback("fd-related hidden events")
+            h = _Vals(np.zeros(nh, dtype=np.int64), np.zeros(nh, dtype=bool))
+        elif name in _ERROR_KINDS:
+            if types.has_res[st].any():
+                raise _Fallback("hidden events with a result")
+            h = _Vals(np.zeros(nh, dtype=np.int64), np.zeros(nh, dtype=bool))
+        elif name in CPU_FIELDS:
+            h = _hidden_cpu(base, side, summ, th, name, keep)
+        else:
+            raise _Fallback(f"field {name} of hidden events")
+        if keep is not None:
+            h = _Vals(h.values[keep], h.valid[keep], h.labels)
+        out.append(_insert(v, at if keep is None else at[keep], h))
+    return out
+
+
+# filter fields of the hidden events: the thread snapshot's value (None without a thread)
+_HIDDEN_FILTER_SNAPSHOT = {"proc.pid": "pid", "proc.name": "comm", "proc.exe": "exe", "proc.args": "args",
+                           "user.name": "user", "proc.vpid": "vpid", "thread.vtid": "vtid"}
+
+
+def _hidden_filter(base: _Base, side, df: pd.DataFrame, summ: _Summary, compiled) -> np.ndarray:
+    """Which hidden events views see pass the view's combined filter, from their fields (the thread
+    each saw, their type and direction); a filter field not derived here makes the fast path fall back."""
+    th = _hidden_threads(base, side, df, summ)
+    hs = th.hsnap
+    idx = np.where(hs >= 0, hs, len(th.snaps))
+    st = summ.seen_types
+    cols: dict[str, list] = {}
+    for f in sorted(compiled.fields):
+        if f in _HIDDEN_FILTER_SNAPSHOT or f == "proc.exeline" or (f == "proc.ppid" and base.legacy):
+            key = _T.get(_HIDDEN_FILTER_SNAPSHOT.get(f, ""))
+            if f == "proc.exeline":
+                per = [t[_T["exe"]] + " " + t[_T["args"]] for t in th.snaps]
+            elif f == "proc.ppid":
+                per = [t[_T["ppid"]] for t in th.snaps]
+            elif f in ("proc.vpid", "thread.vtid"):
+                per = [None if t[key] == -1 else t[key] for t in th.snaps]
+            else:
+                per = [t[key] for t in th.snaps]
+            per = table_texts(per) if isinstance(next((x for x in per if x is not None), 0), str) else i64(per)
+            cols[f] = np.array(per + [None], dtype=object)[idx].tolist()
+        elif f == "thread.tid":
+            cols[f] = np.asarray(side.hidden.tid[summ.seen]).astype(np.int64).tolist()
+        elif f == "evt.type":
+            cols[f] = np.array(base.types.names, dtype=object)[st].tolist()
+        elif f == "evt.dir":
+            cols[f] = np.where(st % 2 == 1, "<", ">").astype(object).tolist()
+        elif f in ("container.name", "container.id"):
+            v = _hidden_container_name(base, side, summ, th) if f == "container.name" else \
+                _hidden_container_id(base, side, summ, th)
+            cols[f] = np.array(v.labels + [None], dtype=object)[np.where(v.valid, v.values, -1)].tolist()
+        else:
+            raise _Fallback(f"filter field {f} of the hidden events")
+    return np.asarray(compiled.mask(_filter_frame(cols)), dtype=bool)
+
+
+def _hidden_cpu(base: _Base, side, summ: _Summary, th: _Threads, name: str,
+                keep: np.ndarray | None = None) -> _Vals:
+    """extract.cpu_values over the procinfo events that saw a thread (and that ``keep`` keeps), in file
+    order, their tid standing for the thread's serial."""
+    def make():
+        if not th.one_object:
+            raise _Fallback("procinfo events of one tid on both sides of a thread change")
+        nh = len(summ.seen)
+        asks = (th.hsnap >= 0) & (summ.seen_types == PROCINFO_E)
+        k = np.flatnonzero(asks if keep is None else asks & keep)
+        idx = summ.seen[k]
+        hid = side.hidden
+        u = np.zeros(len(k), dtype=np.uint64)
+        s = np.zeros(len(k), dtype=np.uint64)
+        if len(k):
+            for arr, j in ((u, 0), (s, 1)):
+                v, ok = hid.params.ints(idx, j, False)
+                arr[:] = np.where(ok, v, 0).astype(np.int64).view(np.uint64)
+        tot = u + s
+        if (tot < u).any():
+            raise _Fallback("procinfo ticks beyond 64 bits")
+        tid = np.asarray(hid.tid[idx]).astype(np.int64)
+        order = np.argsort(tid, kind="stable")
+        out = {}
+        for field, qv in (("thread.cpu", tot), ("thread.cpu.user", u), ("thread.cpu.system", s)):
+            qo = qv[order]
+            to = tid[order]
+            prev = np.zeros(len(qo), dtype=np.uint64)
+            if len(qo) > 1:
+                same = to[1:] == to[:-1]
+                prev[1:] = np.where(same, qo[:-1], 0)
+            delta = np.minimum((qo - prev).astype(np.float64), 100.0)
+            vals = np.where(prev != 0, delta, 0.0)
+            full = np.zeros(nh, dtype=np.float64)
+            valid = np.zeros(nh, dtype=bool)
+            sel = k[order]
+            full[sel] = vals
+            valid[sel] = True
+            out[field] = _Vals(full, valid)
+        return out
+    return (base.memo("hidden cpu", make) if keep is None else make())[name]
+
+
+def _hidden_container_name(base: _Base, side, summ: _Summary, th: _Threads) -> _Vals:
+    """container.name of the hidden events views see: of the thread each saw, with the container table
+    as it stood there."""
+    codes, cids = _containers(base, side, summ)
+    cids = list(cids)
+    where = {c: i for i, c in enumerate(cids)}
+    ext = []
+    for t in th.snaps[len(base.thread_rows):]:
+        c = t[_T["runc"]]
+        if c is None:
+            ext.append(-1)
+            continue
+        j = where.get(c[0])
+        if j is None:
+            j = where[c[0]] = len(cids)
+            cids.append(c[0])
+        ext.append(j)
+    per = np.concatenate([codes[:-1], np.array(ext, dtype=np.int64), [-2]])
+    hs = th.hsnap
+    cont = per[np.where(hs >= 0, hs, -1)]
+    hid = side.hidden
+    seen = summ.seen
+    if summ.table_of_row is None:
+        table = np.zeros(len(seen), dtype=np.int64)
+    else:
+        # container events before each: the rows' before it, and the hidden ones before it
+        rows_c = np.cumsum(np.concatenate([[0], base.types.container[base.etype]]))
+        het = np.asarray(hid.etype, dtype=np.int64)
+        hid_c = np.cumsum(np.concatenate([[0], base.types.container[het]]))
+        table = rows_c[np.asarray(hid.before, dtype=np.int64)[seen]] + hid_c[seen]
+    if not (cont >= 0).any():
+        return _host(cont)
+
+    def name(c: int, k: int) -> str | None:
+        if c < 0:
+            return None if c == -2 else "host"
+        info = summ.tables[k].get(cids[c])
+        return info.name if info is not None and info.name else None
+    return _tuples([cont, table], name, True)
+
+
+def _hidden_container_id(base: _Base, side, summ: _Summary, th: _Threads) -> _Vals:
+    """container.id of the hidden events views see: 'host', the thread's runc id, missing without a thread."""
+    per = ["host" if t[_T["runc"]] is None else t[_T["runc"]][0] for t in th.snaps]
+    return _by_snapshot(th.hsnap, per, np.arange(len(th.hsnap)))
+
+
+def _insert(v: _Vals, at: np.ndarray, h: _Vals) -> _Vals:
+    """``v`` with the values ``h`` inserted before positions ``at`` (np.insert), labels merged."""
+    if (v.labels is None) != (h.labels is None):
+        raise _Fallback("text and numbers in one column")
+    if v.labels is None:
+        vals = v.values
+        if h.values.dtype != vals.dtype:
+            vals = vals.astype(np.result_type(vals.dtype, h.values.dtype))
+        return _Vals(np.insert(vals, at, h.values.astype(vals.dtype)), np.insert(v.valid, at, h.valid))
+    labels = list(v.labels)
+    index = {x: i for i, x in enumerate(labels)}
+    remap = np.empty(len(h.labels) + 1, dtype=np.int64)
+    for i, x in enumerate(h.labels):
+        j = index.get(x)
+        if j is None:
+            j = index[x] = len(labels)
+            labels.append(x)
+        remap[i] = j
+    remap[-1] = -1
+    codes = remap[np.where(h.valid, h.values, -1)]
+    return _Vals(np.insert(v.values, at, codes), np.insert(v.valid, at, h.valid), labels)
+
+
 # -- rows ------------------------------------------------------------------------------------------------
 def _event_cells(view: View, layout: tuple[Column, ...], vals: list[_Vals]) -> tuple[list, list[ag.Cells]]:
     """table._event_rows and aggregate.premerge over whole columns: missing values take the type's
@@ -1079,8 +1513,8 @@ def _event_cells(view: View, layout: tuple[Column, ...], vals: list[_Vals]) -> t
     keep = np.ones(n, dtype=bool)
     defaults = []
     for ft, v in zip(types, vals, strict=True):
-        if ft.type == DOUBLE:
-            raise _Fallback("double columns")
+        if ft.type == DOUBLE and v.labels is not None:
+            raise _Fallback("text values in a double column")
         d = ft.default() if view.use_defaults else None
         if d is None:
             keep &= v.valid
@@ -1133,9 +1567,12 @@ def _merge(x: np.ndarray, cnt: np.ndarray, labels: list | None, ft, c: Column, g
         raise _Fallback(f"aggregation {agg}")
     if numeric and labels is not None:
         raise _Fallback("text values in a numeric column")
+    if ft.type == DOUBLE and agg not in (NONE, SUM, TIME_AVG, AVG):
+        raise _Fallback(f"aggregation {agg} of doubles")
     if agg in (SUM, TIME_AVG, AVG) and numeric:
-        acc = np.zeros(ng, dtype=np.int64)
-        np.add.at(acc, gid, x)
+        # (doubles: left-to-right additions in event order, as aggregate._merge_column adds them)
+        acc = np.zeros(ng, dtype=np.float64 if ft.type == DOUBLE else np.int64)
+        np.add.at(acc, gid, x.astype(acc.dtype))
         values = acc.tolist()
     elif agg == MAX and numeric:
         acc = np.full(ng, np.iinfo(np.int64).min, dtype=np.int64)
