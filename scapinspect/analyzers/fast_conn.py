@@ -31,7 +31,7 @@ import pandas as pd
 
 from .._i64 import i64
 from ..fastpath.replay import K_GET_RESET, K_RESET, type_tables
-from ..fastpath.side import Side
+from ..fastpath.side import Side, locate_each
 from ..parsers import eventtable as et
 from ..parsers import metadata as md
 from ..parsers.params import parse_socktuple
@@ -194,12 +194,7 @@ class _Fast:
         """Parameter ``ks[i]`` of row ``rows[i]`` as ``Event.raw`` gives it (None when the index is
         negative, the parameter absent or empty)."""
         p = self.side.params
-        pos = np.zeros(len(rows), dtype=np.int64)
-        length = np.zeros(len(rows), dtype=np.int64)
-        for k in np.unique(ks[ks >= 0]).tolist():
-            m = np.flatnonzero(ks == k)
-            pk, lk = p.locate(rows[m], k)
-            pos[m], length[m] = pk, np.where(p.nparams[rows[m]] > k, lk, 0)
+        pos, length = locate_each(p, rows, np.asarray(ks, dtype=np.int64))
         u8 = p.v["u8"]
         return [u8[a:a + n].tobytes() if n > 0 else None for a, n in zip(pos.tolist(), length.tolist(), strict=True)]
 

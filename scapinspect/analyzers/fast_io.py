@@ -9,7 +9,7 @@ for the rows asked for.
 
 The fd snapshots keep names as the events frame shows them (control characters dropped), which is
 what ``io_events_frame`` gives too. Integer parameters are read as ``parsers.params.as_int`` reads them
-(``param_ints``: odd widths included), not as ``Params.ints`` does.
+(``param_ints``, which reads odd widths as the reader does).
 
 The reference stays the definition: tests/test_fast_analyses.py holds the two equal on every capture,
 and ``io_frame`` returns None (the caller then replays) for a capture whose rows fall outside what the
@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from .._i64 import i64
-from ..fastpath.side import Side
+from ..fastpath.side import Side, ints_each
 from ..parsers import eventtable as et
 from ..state.model import TYPE_NAMES
 from .io_streams import IO_COLUMNS
@@ -63,35 +63,8 @@ def io_types(table: et.EventTable) -> IoTypes:
 
 def param_ints(params, rows: np.ndarray, k: int | np.ndarray, signed: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Integer parameter ``k`` (one index, or one per row) of frame rows ``rows`` as
-    ``parsers.params.as_int`` reads it: (values, valid). Widths 1, 2, 4 and 8 as such, odd widths
-    (damaged input) little-endian unsigned over the bytes there are, longer ones by their first 8
-    bytes; absent or empty parameters are invalid. u64 values wrap to int64 (as ``i64`` does)."""
-    rows = np.asarray(rows, dtype=np.int64)
-    ks = np.broadcast_to(np.asarray(k, dtype=np.int64), rows.shape)
-    pos = np.zeros(len(rows), dtype=np.int64)
-    length = np.zeros(len(rows), dtype=np.int64)
-    for j in np.unique(ks[ks >= 0]).tolist():
-        m = np.flatnonzero(ks == j)
-        pj, lj = params.locate(rows[m], j)
-        pos[m], length[m] = pj, np.where(params.nparams[rows[m]] > j, lj, 0)
-    v = params.v
-    vals = np.zeros(len(rows), dtype=np.int64)
-    for width, (sname, uname) in ((1, ("i8", "u8")), (2, ("i16", "u16")), (4, ("i32", "u32"))):
-        m = length == width
-        if m.any():
-            vals[m] = (v[sname] if signed else v[uname])[pos[m]].astype(np.int64)
-    m = length >= 8
-    if m.any():
-        vals[m] = (v["i64"] if signed else v["u64"])[pos[m]].astype(np.int64)
-    odd = np.flatnonzero(np.isin(length, (3, 5, 6, 7)))
-    if len(odd):
-        u8 = v["u8"]
-        acc = np.zeros(len(odd), dtype=np.int64)
-        for j in range(7):
-            m = length[odd] > j
-            acc[m] |= u8[pos[odd][m] + j].astype(np.int64) << (8 * j)
-        vals[odd] = acc
-    return vals, length > 0
+    ``parsers.params.as_int`` reads it: (values, valid); u64 values wrap to int64 (as ``i64`` does)."""
+    return ints_each(params, rows, k, signed)
 
 
 def io_rows(side: Side, keep: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:

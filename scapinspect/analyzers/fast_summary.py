@@ -245,16 +245,6 @@ class _Part:
                 if ok and (empty or n > 0):
                     out[i] = u8[a:a + n].tobytes()
         return out
-        p, at = self.params(idx)
-        u8 = p.v["u8"]
-        for j in np.unique(k[k >= 0]).tolist():
-            m = np.flatnonzero(k == j)
-            pos, length = p.locate(at[m], j)
-            present = p.nparams[at[m]] > j
-            for i, a, n, ok in zip(m.tolist(), pos.tolist(), length.tolist(), present.tolist(), strict=True):
-                if ok:
-                    out[i] = u8[a:a + n].tobytes()
-        return out
 
     def nparams(self, idx: np.ndarray) -> np.ndarray:
         p, at = self.params(idx)

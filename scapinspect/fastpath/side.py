@@ -83,14 +83,30 @@ def reframe(v: dict, evoff: np.ndarray, version: np.ndarray, table: et.EventTabl
     return b, Params(b, table, v)
 
 
-def _ints(params: Params, idx: np.ndarray, j: np.ndarray, signed: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Parameter ``j[i]`` (-1: none) of event ``idx[i]`` as Params.ints reads it: (values, valid)."""
+def ints_each(params: Params, idx: np.ndarray, j, signed: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Parameter ``j[i]`` (-1: none; or one index for all) of event ``idx[i]`` as Params.ints (and
+    parsers.params.as_int) reads it: (values, valid)."""
+    idx = np.asarray(idx, dtype=np.int64)
+    j = np.broadcast_to(np.asarray(j, dtype=np.int64), idx.shape)
     vals = np.zeros(len(idx), dtype=np.int64)
     valid = np.zeros(len(idx), dtype=bool)
     for k in np.unique(j[j >= 0]).tolist():
         m = np.flatnonzero(j == k)
         vals[m], valid[m] = params.ints(idx[m], k, signed)
     return vals, valid
+
+
+def locate_each(params: Params, idx: np.ndarray, j: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(byte offset, length) of parameter ``j[i]`` of event ``idx[i]``; length 0 where ``j[i]`` is
+    negative or the event lacks that parameter."""
+    idx = np.asarray(idx, dtype=np.int64)
+    pos = np.zeros(len(idx), dtype=np.int64)
+    length = np.zeros(len(idx), dtype=np.int64)
+    for k in np.unique(j[j >= 0]).tolist():
+        m = np.flatnonzero(j == k)
+        pk, lk = params.locate(idx[m], k)
+        pos[m], length[m] = pk, np.where(params.nparams[idx[m]] > k, lk, 0)
+    return pos, length
 
 
 class _Framed:
@@ -140,7 +156,7 @@ class Hidden(_Framed):
         """Integer parameter ``name`` (as ``table`` names them) of hidden events ``idx``: (values, valid)."""
         idx = np.asarray(idx, dtype=np.int64)
         pidx = np.array([e.param_index(name) for e in table.events], dtype=np.int64)
-        return _ints(self.params, idx, pidx[self.etype[idx].astype(np.int64)], signed)
+        return ints_each(self.params, idx, pidx[self.etype[idx].astype(np.int64)], signed)
 
 
 class Side:
@@ -225,7 +241,7 @@ class Side:
     def ints(self, rows: np.ndarray, name: str, signed: bool = True) -> tuple[np.ndarray, np.ndarray]:
         """Integer parameter ``name`` of each row, as Params.ints reads it: (values, valid)."""
         rows = np.asarray(rows, dtype=np.int64)
-        return _ints(self.params, rows, self.param_index(rows, name), signed)
+        return ints_each(self.params, rows, self.param_index(rows, name), signed)
 
     def take(self, rows: np.ndarray) -> Side:
         """The side data of rows ``rows`` of the frame, in that order (for a narrowed capture)."""
@@ -260,4 +276,4 @@ def side_of(df: pd.DataFrame | None) -> Side | None:
     return got[1]
 
 
-__all__ = ["Side", "Hidden", "reframe", "Tap", "register_tap", "tap_table", "side_of", "attach"]
+__all__ = ["Side", "Hidden", "reframe", "ints_each", "locate_each", "Tap", "register_tap", "tap_table", "side_of", "attach"]
