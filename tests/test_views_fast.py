@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 from unittest import mock
 
+import numpy as np
 import pytest
 
 from scapinspect.analyzers.views import engine, extract, fast, view_frame
@@ -174,7 +175,7 @@ FILTERS = ["proc.name=curl", "fd.name contains /etc", "evt.failed=true", "fd.l4p
            "container.name=host", "proc.exeline contains bash", "fd.directory=/etc",
            "fd.lport=80 or fd.rport=80", "fd.lip=127.0.0.1", "evt.time > 0", "user.name=root and evt.dir=<",
            "syscall.type=read", "fd.sport exists", "evt.buflen > 100", "proc.ppid > 1", "fd.port=80",
-           "fd.cip exists", "proc.vpid > 1", "fd.containerdirectory contains /",
+           "fd.cip exists", "proc.vpid > 1", "fd.containerdirectory contains /", "thread.pfminor > 100",
            "proc.cwd=/"]                      # not derived from the frame: the reference answers
 
 
@@ -354,6 +355,73 @@ def test_the_threads_hidden_events_saw(path: Path) -> None:
                 assert objects.setdefault(obj.tid, id(obj)) == id(obj)
 
 
+def _one_to_one(pairs: list) -> bool:
+    """Whether the (object number, reference object) pairs map numbers to objects one to one."""
+    fwd: dict[int, int] = {}
+    back: dict[int, int] = {}
+    return all(fwd.setdefault(n, id(o)) == id(o) and back.setdefault(id(o), n) == n for n, o in pairs)
+
+
+@pytest.mark.parametrize("path", PATHS, ids=[p.name for p in PATHS])
+def test_thread_objects_are_the_reference_ones(path: Path) -> None:
+    """The thread object numbers of the side data (Side.objects: per row and for the end-of-file table;
+    per hidden event from fast._hidden_threads) stand one to one for the ThreadInfo objects of one
+    reference replay (kept alive here, so that their ids stay unique); the page faults the fast path
+    gives each row and hidden event are the ones ViewState's ThreadMemory held there."""
+    cap = _cap(path)
+    side = cap._side()
+    obj = side.objects
+    base = fast._base(side, cap.compat)
+    summ = base.summary(side, cap._all_events)
+    try:
+        hobj = fast._hidden_threads(base, side, cap._all_events, summ).hobj.tolist()
+    except fast._Fallback:
+        hobj = None
+    row_at = {off: r for r, off in enumerate(side.rows.evoff.tolist())}
+    hidden_at = {off: k for k, off in enumerate(side.hidden.evoff[summ.seen].tolist())}
+    stream, items = cap.replay(include_hidden=True)
+    pairs = []
+    nrows = nhidden = 0
+    pf_rows, pf_hidden = {}, {}
+    for item in items:
+        off = item.ev.offset
+        r = row_at.get(off + 10, row_at.get(off + 14))
+        t = item.ctx.tinfo
+        if r is not None:
+            nrows += 1
+            assert (t is None) == (obj.tobj[r] < 0)
+            if t is not None:
+                pairs.append((int(obj.tobj[r]), t))
+                m = stream.state.extra.mem(t)
+                pf_rows[r] = (m.pfmajor, m.pfminor)
+            continue
+        k = hidden_at.get(off + 10, hidden_at.get(off + 14))
+        if k is not None and hobj is not None:
+            nhidden += 1
+            if hobj[k] != -2:
+                assert (t is None) == (hobj[k] == -1)
+            if hobj[k] >= 0:
+                pairs.append((hobj[k], t))
+                m = stream.state.extra.mem(t)
+                pf_hidden[k] = (m.pfmajor, m.pfminor)
+    assert nrows == len(obj.tobj)
+    assert hobj is None or nhidden == len(hobj)
+    assert len(obj.eof) == len(stream.state.threads)
+    pairs += list(zip(obj.eof, stream.state.threads.values(), strict=True))
+    assert _one_to_one(pairs)
+    rows = np.array(sorted(pf_rows), dtype=np.int64)
+    got = [fast._memory_rows(base, side, cap._all_events, summ, f, rows).values.tolist()
+           for f in ("thread.pfmajor", "thread.pfminor")]
+    assert list(zip(*got, strict=True)) == [pf_rows[r] for r in rows.tolist()]
+    if pf_hidden:
+        k = np.array(sorted(pf_hidden), dtype=np.int64)
+        mem = fast._memory(base, side, cap._all_events, summ)
+        before = 2 * np.asarray(side.hidden.before[summ.seen[k]], dtype=np.int64)
+        got = [mem.at(f, np.asarray(hobj, dtype=np.int64)[k], before).tolist()
+               for f in ("thread.pfmajor", "thread.pfminor")]
+        assert list(zip(*got, strict=True)) == [pf_hidden[j] for j in k.tolist()]
+
+
 def test_thread_views_fall_back_where_the_rows_do_not_tell() -> None:
     """A hidden event whose thread cannot be told from the rows, hidden events that may change the thread
     table, procinfo ticks over one tid's two threads, a user filter: the reference answers."""
@@ -419,3 +487,4 @@ def test_thread_views_on_narrowed_captures() -> None:
             for containers in _layouts(name):
                 assert _assert_same(cap, name, containers=containers) is None
             assert _assert_same(cap, name, filter="evt.failed=true") is None
+            assert _assert_same(cap, name, filter="thread.pfminor>100") is None

@@ -21,6 +21,7 @@ from ..parsers import eventtable as et
 from ..parsers.reader import ScapReader, Section
 from ..render.events import HIDDEN_041, LEADING_CONTAINER_EVENTS, EventStream
 from ..render.params import Profile, profile
+from ..state.engine import CLONE_EXITS
 from . import frame as fr
 from .params import Params
 from .replay import (
@@ -32,7 +33,7 @@ from .replay import (
     replay,
     type_tables,
 )
-from .side import Hidden, Side, _Framed, attach, tap_table
+from .side import Hidden, Objects, Side, _Framed, attach, tap_table
 from .walk import Blocks, Unsupported, views, walk
 
 DETECT_EVENTS = 20000
@@ -199,7 +200,9 @@ def _load(path: str, compat: str | None, strict: bool, progress: Progress | None
         if progress is not None:
             progress(total, total)
         attach(df, Side(out.tsnap.astype(np.int32), out.fsnap.astype(np.int32), out.threads, out.fds, rows,
-                        prof.table, tapped, hidden, out.eof_threads, sec, out.ctype.astype(np.int8)))
+                        prof.table, tapped, hidden, out.eof_threads, sec, out.ctype.astype(np.int8),
+                        objects=Objects(out.tobj.astype(np.int32), out.start_objects, out.eof_objects,
+                                        out.clone_children)))
         return df
     finally:
         reader.close()
@@ -242,7 +245,9 @@ def _columns(b: Blocks, p: Params, kept: np.ndarray, prof: Profile, stream,
     fdout = np.array([e.param_index("fdout") for e in state.table.events])[:len(exitloc)]
     fdloc = np.where(cfr, fdout, fdloc)
     fdarg = _param_by_type(n, p, kp, tp, uses_fd[tp], fdloc)
-    need_res = np.isin(hmode[tp], (2, 4)) | connect_x[tp]
+    clone_x = np.zeros(len(hmode), dtype=bool)     # (a clone exit's child, ViewState's numbering)
+    clone_x[[i for i in CLONE_EXITS if i < len(hmode)]] = True
+    need_res = (np.isin(hmode, (2, 4)) | connect_x | clone_x)[tp]
     res0 = _param_by_type(n, p, kp, tp, need_res, np.zeros(len(exitloc), dtype=np.int64))
     # the events whose Event the pass may build: their header and framing, packed for EventMaker
     sel = np.flatnonzero(need[tp])

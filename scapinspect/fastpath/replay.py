@@ -12,8 +12,10 @@ removals are looked at only after something that may queue them (a handler, a cl
 
 Each shown event records small integers: a thread snapshot id (the proc.* values the getters would
 return at that moment, deduplicated), an fd snapshot id, fd.num, the latency and the type of the fd the
-event touched. The rare values that need the renderer (the path of a failed open, the address of a
-failed connect) are computed by the reference getters on a real ``Event``, at the same point.
+event touched; and which thread object the event saw (the snapshots are merged by content: a reused
+tid, a replaced thread keep theirs), numbered per ThreadInfo on the snapshot cache's misses only. The
+rare values that need the renderer (the path of a failed open, the address of a failed connect) are
+computed by the reference getters on a real ``Event``, at the same point.
 """
 from __future__ import annotations
 
@@ -58,6 +60,11 @@ class Outputs:
     fds: list = field(default_factory=list)        # snapshot id -> FD_SNAPSHOT values
     taps: dict = field(default_factory=dict)       # event type -> [(row position, what the tap returned)]
     eof_threads: list = field(default_factory=list)   # the thread table at the end, THREAD_SNAPSHOT values
+    # thread objects, numbered 1, 2 ... in the order the pass first met them (the start table's first)
+    tobj: list = field(default_factory=list)       # per shown event, its thread object (-1 for no thread)
+    start_objects: list = field(default_factory=list)   # the start table's objects, in table order
+    eof_objects: list = field(default_factory=list)     # eof_threads' objects
+    clone_children: dict = field(default_factory=dict)  # row of a clone exit (-1: hidden) -> the new child's object
 
 
 # what a thread snapshot records (the first six are the frame's proc.* columns)
@@ -192,9 +199,33 @@ def replay(stream, cols: dict, mk: EventMaker, chunk: int = 1 << 16, taps: dict 
     nums = cols["num"]
     snap_cache: dict[int, int] = {}
     tsnaps: dict[tuple, int] = {}
+    # thread -> its object number (threads hash by identity): an entry stays until the thread is out of
+    # the table, which it never reenters (the engine only inserts new ThreadInfo objects): a removal
+    # drops it, a sweep per chunk the others; keeping every thread would cost the garbage collector
+    # ~40 ms per 1M events
+    serials: dict = {}
+    raws: dict[int, int] = {}           # object number << 32 | content snapshot id -> raw snapshot id
+    raw_content: list = []              # raw snapshot id -> content snapshot id
+    raw_object: list = []               # raw snapshot id -> object number
+    numbered = [0]
+
+    def serial(t) -> int:
+        s = serials.get(t)
+        if s is None:
+            numbered[0] += 1
+            s = serials[t] = numbered[0]
+        return s
+
+    def sweep() -> None:
+        present = set(map(id, threads.values()))
+        for k in [k for k in serials if id(k) not in present]:
+            del serials[k]
+    out.start_objects = [serial(t) for t in threads.values()]
     fsnaps: dict[tuple, int] = {}
     fd_table = state.fd_table
     get_thread = state.get_thread
+    clone_exits = eng.CLONE_EXITS
+    res0_vals, res0_ok = cols["res0"]
     user_name = state.user_name
     old = not modern
 
@@ -216,6 +247,17 @@ def replay(stream, cols: dict, mk: EventMaker, chunk: int = 1 << 16, taps: dict 
             t.enter = mk(t.enter)       # enter_of() would return it: the handler may read it
         ctx = EventContext(t, cfd, -1, 0, 0)
         n = len(threads)
+        if et_ in clone_exits:      # (ViewState: a child the clone exit creates)
+            child_tid = int(res0_vals[i]) if res0_ok[i] else None     # (p_int(ev, 0))
+            if child_tid is not None and child_tid >= 0:
+                child_tid = child_tid or ev.tid
+                before = threads.get(child_tid)
+                handlers[et_](ev, ctx)
+                child = threads.get(child_tid)
+                if child is not None and child is not before:
+                    out.clone_children[i] = serial(child)
+                snap_cache.clear()
+                return ctx.tinfo, ctx.fdinfo, ev
         handlers[et_](ev, ctx)
         if hmode[et_] == 6 or len(threads) != n:
             snap_cache.clear()
@@ -248,12 +290,18 @@ def replay(stream, cols: dict, mk: EventMaker, chunk: int = 1 << 16, taps: dict 
         return m.ptid if m is not None else None
 
     def thread_snap(t):
-        """The snapshot id of what the proc.* getters return for ``t`` now."""
+        """The raw snapshot id of ``t`` now: what the proc.* getters return for it, and which object it is."""
         key = snap_key(t, main_ppid(t))
-        s = tsnaps.get(key)
-        if s is None:
-            s = tsnaps[key] = len(out.threads)
+        c = tsnaps.get(key)
+        if c is None:
+            c = tsnaps[key] = len(out.threads)
             out.threads.append(key)
+        ob = serials.get(t) or serial(t)
+        s = raws.get(ob << 32 | c)
+        if s is None:
+            s = raws[ob << 32 | c] = len(raw_content)
+            raw_content.append(c)
+            raw_object.append(ob)
         return s
 
     # event types whose whole effect is the bookkeeping of _reset(): no handler, no fd, no field needs
@@ -271,6 +319,7 @@ def replay(stream, cols: dict, mk: EventMaker, chunk: int = 1 << 16, taps: dict 
             progress(base, nev)
         # one chunk's columns as Python ints (bounded memory); g = base + i is the global index
         sl = slice(base, base + chunk)
+        sweep()
         type_l, tid_l, ts_l = types[sl].tolist(), cols["tid"][sl].tolist(), cols["ts"][sl].tolist()
         fd0_l = fdx_l = fdout_l = _optional(cols["fd"], sl)
         res_l = _optional(cols["res0"], sl)
@@ -286,7 +335,11 @@ def replay(stream, cols: dict, mk: EventMaker, chunk: int = 1 << 16, taps: dict 
                         fd_table(rt).pop(rfd, None)
                     rem_fds.clear()
                 if state._tid_to_remove is not None:
-                    state._remove_thread(state._tid_to_remove)
+                    rt = state._tid_to_remove
+                    gone = threads.get(rt)
+                    state._remove_thread(rt)
+                    if gone is not None and threads.get(rt) is not gone:
+                        serials.pop(gone, None)         # out of the table for good: its number goes
                     state._tid_to_remove = None
                     snap_cache.clear()
                 dirty = False
@@ -470,9 +523,22 @@ def replay(stream, cols: dict, mk: EventMaker, chunk: int = 1 << 16, taps: dict 
     if cols.get("trailing"):
         state.settle()      # events the pass skipped follow its last one: the first of them would
     out.eof_threads = [snap_key(t, main_ppid(t)) for t in threads.values()]
+    out.eof_objects = [serial(t) for t in threads.values()]
     for name in ("tsnap", "fdnum", "fsnap", "latency", "ctype"):
         parts = getattr(out, name)
         setattr(out, name, np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64))
+    if out.clone_children:     # pass index -> row position (-1: a hidden event)
+        keys = np.fromiter(out.clone_children, dtype=np.int64, count=len(out.clone_children))
+        vis = np.asarray(cols["visible"][:int(keys.max()) + 1], dtype=bool)
+        at = np.searchsorted(np.flatnonzero(vis), keys)
+        at[~vis[keys]] = -1
+        out.clone_children = dict(zip(at.tolist(), out.clone_children.values(), strict=True))
+    # raw snapshot ids -> content snapshot ids (out.threads) and thread objects
+    raw = out.tsnap
+    raw_content.append(-1)      # (raw id -1: no thread)
+    raw_object.append(-1)
+    out.tsnap = np.array(raw_content, dtype=np.int64)[raw]
+    out.tobj = np.array(raw_object, dtype=np.int64)[raw]
     return out
 
 

@@ -159,6 +159,19 @@ class Hidden(_Framed):
         return ints_each(self.params, idx, pidx[self.etype[idx].astype(np.int64)], signed)
 
 
+@dataclass
+class Objects:
+    """Which thread object each row saw (thread snapshots are merged by content: a tid reused, or a
+    thread replaced, keeps its snapshot). Objects are numbered 1, 2 ... in the order the load's pass met
+    them: ``tobj`` per row (-1 for no thread), ``start`` the start table's in table order (Side.section),
+    ``eof`` Side.eof_threads', ``clone_children`` the row of a clone exit that created a new thread
+    object for its child (-1: a hidden event) -> that object."""
+    tobj: np.ndarray
+    start: list
+    eof: list
+    clone_children: dict
+
+
 class Side:
     """The fast load's by-products for the rows of one frame (see the module docstring).
 
@@ -178,13 +191,16 @@ class Side:
             users: the state the pass started from).
         ctype: per row, the libscap type of the event's own fd (the one the parser looked up, which
             the getters' fd of ``fsnap`` may not be), -1 for none (None when not recorded).
+        objects: the thread objects the rows saw (``Objects``; None on a narrowed Side).
     """
 
     def __init__(self, tsnap: np.ndarray, fsnap: np.ndarray, thread_rows: list, fd_rows: list, rows: _Framed,
                  table: et.EventTable, taps: dict[str, list] | None = None, hidden: Hidden | None = None,
-                 eof_threads: list | None = None, section=None, ctype: np.ndarray | None = None):
+                 eof_threads: list | None = None, section=None, ctype: np.ndarray | None = None,
+                 objects: Objects | None = None):
         self.tsnap, self.fsnap = tsnap, fsnap
         self.ctype = ctype
+        self.objects = objects
         self.eof_threads = eof_threads
         self.section = section
         self.thread_rows, self.fd_rows = thread_rows, fd_rows
@@ -276,4 +292,4 @@ def side_of(df: pd.DataFrame | None) -> Side | None:
     return got[1]
 
 
-__all__ = ["Side", "Hidden", "reframe", "ints_each", "locate_each", "Tap", "register_tap", "tap_table", "side_of", "attach"]
+__all__ = ["Side", "Objects", "Hidden", "reframe", "ints_each", "locate_each", "Tap", "register_tap", "tap_table", "side_of", "attach"]

@@ -33,8 +33,14 @@ What the frame does not hold, and how it is dealt with:
   events' tick parameters, per tid (extract.cpu_values; falls back when one tid's procinfo events may
   have seen two thread objects); evt.count.error.* from the result and the type of the event's own fd
   (``Side.ctype``). A user filter is evaluated on the hidden events from the same thread facts
-  (``_hidden_filter``; other filter fields fall back). procs, containers and page_faults (memory,
-  page-fault and thread-count fields) stay on the replay.
+  (``_hidden_filter``; other filter fields fall back). page_faults (filter ``evt.type!=switch`` too)
+  reads thread.pfmajor/pfminor: ViewState's ThreadMemory of the thread *object* the event saw (Side.objects:
+  the load's pass numbers the ThreadInfo objects, per row, in the start and end tables and for the child a
+  clone exit creates; a hidden event saw the object of the sightings around it, ``_Threads.hobj``), forward
+  filled per object from the start table, clone exits, successful execve exits and switch events
+  (``_memory``). procs and containers stay on the replay: their vmsize/vmrss come from switch events of
+  other threads (the main thread's, not recorded) and proc.nthreads needs the thread counts per process
+  over time.
 * fd.directory is computed from the fd snapshot's name, which the load sanitizes (control characters
   dropped) while the reference getter does not: a directory whose name holds control characters
   would differ (the snapshots do not say whether sanitizing changed a name).
@@ -66,7 +72,7 @@ from ...parsers.params import ipv4_str, ipv6_str
 from ...parsers.reader import Event, Section
 from ...render.events import HIDDEN_041, LEADING_CONTAINER_EVENTS, profile
 from ...state import fields as sf
-from ...state.engine import CLONE_EXITS, PROCEXIT, SCHEDSWITCH_6_E, StateEngine
+from ...state.engine import CLONE_EXITS, EXECVE_EXITS, PROCEXIT, SCHEDSWITCH_6_E, StateEngine
 from ...state.model import CL_IS_MAIN_THREAD, ROLE_NONE, FdInfo
 from ...state.tracking import CONTAINER_E, CONTAINER_JSON_EVENTS, ViewState, match_runc
 from . import aggregate as ag
@@ -81,7 +87,7 @@ COVERED: dict[str, str] = {
     "files": "fd", "directories": "fd", "connections": "fd", "sports": "fd", "slow_io": "fd",
     "port_bindings": "fd", "incoming_connections": "type", "file_opens": "type", "spy_users": "type",
     "errors": "res", "syscalls": "syscall", "syscall_procs": "syscall", "io_by_type": "all",
-    "procs_cpu": "thread", "threads": "thread", "procs_errors": "thread",
+    "procs_cpu": "thread", "threads": "thread", "procs_errors": "thread", "page_faults": "thread",
 }
 _TYPE_NAMES = {"incoming_connections": frozenset({"accept"}), "file_opens": frozenset({"open"}),
                "spy_users": frozenset({"execve", "chdir"})}
@@ -561,6 +567,7 @@ class _Eof:
         self.base, self.summ, self.threads, self.containers, self.ts = base, summ, threads, containers, ts
         self.count = len(threads)
         self._memo: dict[str, list] = {}
+        self.memory: Callable[[str], list] | None = None    # a memory field of the threads (_eof_rows)
 
     def values(self, name: str) -> list:
         got = self._memo.get(name)
@@ -578,6 +585,10 @@ class _Eof:
         if name in ("proc.vpid", "thread.vtid"):
             key = _T["vpid" if name == "proc.vpid" else "vtid"]
             return [None if t[key] == -1 else t[key] for t in self.threads]
+        if name in _MEMORY_FIELDS:
+            if self.memory is None:
+                raise _Fallback("the thread objects at the end of the file are not known")
+            return self.memory(name)
         if name in CPU_FIELDS or (name in _ERROR_KINDS and not types.has_res[SYSDIGEVENT_X]):
             return [None] * n       # (no procinfo ticks; no result to count)
         if name == "proc.ppid" and types.legacy:
@@ -625,7 +636,12 @@ def _eof_rows(base: _Base, side, summ: _Summary) -> _Eof | None:
     if summ.last_ts is None:
         return None
     threads, containers = _eof_threads(base, side)
-    return _Eof(base, summ, threads, containers, summ.last_ts - summ.last_ts % ONE_S - 1)
+    eof = _Eof(base, summ, threads, containers, summ.last_ts - summ.last_ts % ONE_S - 1)
+    obj = getattr(side, "objects", None)
+    if obj is not None and len(obj.eof) == len(threads):
+        eof.memory = lambda name: _memory(base, side, None, summ).at(
+            name, np.asarray(obj.eof, dtype=np.int64), np.full(len(threads), 2 * base.n + 2, dtype=np.int64)).tolist()
+    return eof
 
 
 def _append(v: _Vals, extra: list) -> _Vals:
@@ -1048,6 +1064,8 @@ _DERIVED: dict[str, Callable] = {
     "evt.count.error.net": lambda base, side, df, summ, rows: _errors(base, side, df, "net", rows),
     "evt.count.error.memory": lambda base, side, df, summ, rows: _errors(base, side, df, "memory", rows),
     "evt.count.error.other": lambda base, side, df, summ, rows: _errors(base, side, df, "other", rows),
+    "thread.pfmajor": lambda base, side, df, summ, rows: _memory_rows(base, side, df, summ, "thread.pfmajor", rows),
+    "thread.pfminor": lambda base, side, df, summ, rows: _memory_rows(base, side, df, summ, "thread.pfminor", rows),
     "fd.lip": _local_remote(True, True),
     "fd.rip": _local_remote(False, True),
     "fd.lport": _local_remote(True, False),
@@ -1177,10 +1195,12 @@ class _Threads:
     from the rows: per seen hidden event an index into ``snaps`` (THREAD_SNAPSHOT
     tuples: the Side's, then the start and end tables' own), -1 for none; ``one_object``: no tid has
     procinfo events on both sides of a row that may replace its thread (their tid is then the thread's
-    serial for thread.cpu)."""
+    serial for thread.cpu); ``hobj``: per seen hidden event the thread object it saw (Side.objects'
+    numbers; -1 for none, -2 where the objects do not tell)."""
     hsnap: np.ndarray
     snaps: list
     one_object: bool
+    hobj: np.ndarray
 
 
 def _hidden_threads(base: _Base, side, df: pd.DataFrame, summ: _Summary) -> _Threads:
@@ -1219,16 +1239,20 @@ def _hidden_threads(base: _Base, side, df: pd.DataFrame, summ: _Summary) -> _Thr
         # items: (tid, key, kind, snapshot); kind 0 a sighting, 1 a row that may replace the thread,
         # 2 a procinfo event asking. Keys: start -1, hidden event before row b 4b, row r 4r+1 (a clone
         # creating), 4r+2 (its thread), 4r+3 (a procexit), end 4n+2.
-        tids, keys, kinds, snap = [], [], [], []
+        tids, keys, kinds, snap, objs = [], [], [], [], []
+        obj = getattr(side, "objects", None)
+        if obj is not None and (len(obj.start) != len(start) or len(obj.eof) != len(eof)):
+            obj = None
 
-        def add(t, k, kind, s):
+        def add(t, k, kind, s, o=None):
             tids.append(np.asarray(t, dtype=np.int64))
             keys.append(np.asarray(k, dtype=np.int64))
             kinds.append(np.full(len(tids[-1]), kind, dtype=np.int64))
             snap.append(np.asarray(s, dtype=np.int64))
-        add(snap_tid[start] if start else [], np.full(len(start), -1), 0, start)
-        add(snap_tid[base.tsnap[r]], 4 * r + 2, 0, base.tsnap[r])
-        add(snap_tid[eof] if eof else [], np.full(len(eof), 4 * n + 2), 0, eof)
+            objs.append(np.full(len(tids[-1]), -2, dtype=np.int64) if o is None else np.asarray(o, dtype=np.int64))
+        add(snap_tid[start] if start else [], np.full(len(start), -1), 0, start, None if obj is None else obj.start)
+        add(snap_tid[base.tsnap[r]], 4 * r + 2, 0, base.tsnap[r], None if obj is None else obj.tobj[r])
+        add(snap_tid[eof] if eof else [], np.full(len(eof), 4 * n + 2), 0, eof, None if obj is None else obj.eof)
         px = np.flatnonzero(types.exits_thread[base.etype])
         add(tid_rows[px], 4 * px + 3, 1, np.full(len(px), -1))
         cl = np.flatnonzero(types.clone_exit[base.etype])
@@ -1242,9 +1266,9 @@ def _hidden_threads(base: _Base, side, df: pd.DataFrame, summ: _Summary) -> _Thr
         q = seen[asks]
         qtid = np.asarray(hid.tid[q]).astype(np.int64)
         add(qtid, 4 * np.asarray(hid.before[q], dtype=np.int64), 2, np.arange(len(q)))
-        tid_a, key_a, kind_a, snap_a = (np.concatenate(x) for x in (tids, keys, kinds, snap))
+        tid_a, key_a, kind_a, snap_a, obj_a = (np.concatenate(x) for x in (tids, keys, kinds, snap, objs))
         order = np.lexsort((key_a, tid_a))
-        tid_a, key_a, kind_a, snap_a = tid_a[order], key_a[order], kind_a[order], snap_a[order]
+        tid_a, key_a, kind_a, snap_a, obj_a = tid_a[order], key_a[order], kind_a[order], snap_a[order], obj_a[order]
         m = len(tid_a)
         pos = np.arange(m)
         isq = kind_a == 2
@@ -1263,6 +1287,8 @@ def _hidden_threads(base: _Base, side, df: pd.DataFrame, summ: _Summary) -> _Thr
         if not (same | never | unborn).all():
             raise _Fallback("a hidden event whose thread the rows do not tell")
         got = np.where(same, snap_a[pc], -1)
+        # the object both sightings saw (objects never return to the table once gone)
+        gobj = np.where(same, np.where((obj_a[pc] == obj_a[xc]) & (obj_a[pc] >= 0), obj_a[pc], -2), -1)
         # one thread object per tid among the procinfo events that saw one
         cut = np.cumsum(kind_a == 1)[qs]
         k = same & (het[q] == PROCINFO_E)
@@ -1274,7 +1300,11 @@ def _hidden_threads(base: _Base, side, df: pd.DataFrame, summ: _Summary) -> _Thr
         hsnap_q[snap_a[qs]] = got
         hsnap = np.full(len(seen), -1, dtype=np.int64)
         hsnap[asks] = hsnap_q
-        return _Threads(hsnap, snaps, one)
+        hobj_q = np.empty(len(q), dtype=np.int64)
+        hobj_q[snap_a[qs]] = gobj
+        hobj = np.full(len(seen), -1, dtype=np.int64)
+        hobj[asks] = hobj_q
+        return _Threads(hsnap, snaps, one, hobj)
     return base.memo("hidden threads", make)
 
 
@@ -1341,6 +1371,12 @@ def _with_hidden_threads(base: _Base, side, df: pd.DataFrame, summ: _Summary, fi
             h = _Vals(np.zeros(nh, dtype=np.int64), np.zeros(nh, dtype=bool))
         elif name in CPU_FIELDS:
             h = _hidden_cpu(base, side, summ, th, name, keep)
+        elif name in _MEMORY_FIELDS:
+            if (th.hobj[hs >= 0] < 0).any():
+                raise _Fallback("a hidden event whose thread object the rows do not tell")
+            mem = _memory(base, side, df, summ)
+            seen_b = np.asarray(side.hidden.before[seen], dtype=np.int64)
+            h = _Vals(mem.at(name, th.hobj, 2 * seen_b), hs >= 0)
         else:
             raise _Fallback(f"field {name} of hidden events")
         if keep is not None:
@@ -1431,6 +1467,129 @@ def _hidden_cpu(base: _Base, side, summ: _Summary, th: _Threads, name: str,
             out[field] = _Vals(full, valid)
         return out
     return (base.memo("hidden cpu", make) if keep is None else make())[name]
+
+
+# the memory and page-fault fields derived here -> the ThreadMemory attribute they read
+_MEMORY_FIELDS = {"thread.pfmajor": "pfmajor", "thread.pfminor": "pfminor"}
+_MEM_ATTRS = ("pfmajor", "pfminor", "vmsize_kb", "vmrss_kb")
+_VM_EXIT_NAMES = frozenset({"brk", "mmap", "mmap2", "munmap"})       # tracking._VM_EXITS
+
+
+class _Memory:
+    """ViewState's ThreadMemory of every thread object over the capture, as updates (object, key,
+    value) per attribute: keys -1 for the start table, 2r + 1 for row r (its update applies from that
+    row on, the row included). ``at(field, objects, keys)`` is the value each object held at each key
+    (0 before any update), as ViewExtras.mem gives it."""
+
+    def __init__(self, n: int, updates: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]):
+        self.span = 2 * n + 4
+        self.sorted = {}
+        for attr, (ob, key, val) in updates.items():
+            comp = ob * self.span + (key + 1)
+            order = np.argsort(comp, kind="stable")    # (updates in file order: the last of a key wins)
+            self.sorted[attr] = (comp[order], ob[order], val[order])
+
+    def at(self, field: str, objects: np.ndarray, keys: np.ndarray) -> np.ndarray:
+        comp, ob, val = self.sorted[_MEMORY_FIELDS[field]]
+        out = np.zeros(len(objects), dtype=np.int64)
+        if not len(comp):
+            return out
+        objects = np.asarray(objects, dtype=np.int64)
+        j = np.searchsorted(comp, np.maximum(objects, 0) * self.span + (keys + 1), side="right") - 1
+        jc = np.clip(j, 0, None)
+        hit = (j >= 0) & (ob[jc] == objects) & (objects >= 0)
+        out[hit] = val[jc[hit]]
+        return out
+
+
+def _memory(base: _Base, side, df, summ: _Summary) -> _Memory:
+    """The thread objects' memory and page-fault counters (see _Memory), from the start table, the
+    clone exits creating a child, the successful execve exits, the brk/mmap/munmap exits and the
+    switch events, as ViewState's parsers set them."""
+    def make() -> _Memory:
+        obj = getattr(side, "objects", None)
+        sec = getattr(side, "section", None)
+        if obj is None or sec is None:
+            raise _Fallback("the side data does not tell the thread objects")
+        types = base.types
+        if -1 in obj.clone_children:
+            raise _Fallback("a hidden clone exit")
+        updating = set(EXECVE_EXITS) | set(CLONE_EXITS) | {SCHEDSWITCH_6_E} | {
+            i for i, nm in enumerate(types.names) if i % 2 == 1 and nm in _VM_EXIT_NAMES}
+        if any(int(t) in updating for t in summ.hidden_types) or \
+                (side.hidden is not None and any(
+                    int(t) in updating for t in np.unique(np.asarray(side.hidden.etype, dtype=np.int64)))):
+            raise _Fallback("hidden events that update the thread memory")
+        parts: dict[str, list] = {a: [] for a in _MEM_ATTRS}
+
+        def put(attr, ob, key, val):
+            parts[attr].append((np.asarray(ob, dtype=np.int64), np.asarray(key, dtype=np.int64),
+                                np.asarray(val, dtype=np.int64)))
+        # the start table (ViewState.load_section)
+        start = _start_threads(sec, base.legacy)
+        if len(start) != len(obj.start):
+            raise _Fallback("the start table and its objects differ")
+        by_tid = {t[_T["tid"]]: o for t, o in zip(start, obj.start, strict=True)}
+        ents = [(by_tid[e.tid], e) for e in sec.threads if e.tid in by_tid]
+        if ents:
+            ob = [o for o, _ in ents]
+            for attr in _MEM_ATTRS:
+                put(attr, ob, np.full(len(ents), -1), [getattr(e, attr) for _, e in ents])
+        params = side.params
+        nparams = np.asarray(params.nparams, dtype=np.int64)
+        tobj = np.asarray(obj.tobj, dtype=np.int64)
+
+        def ints(rows, k):
+            v, ok = params.ints(rows, k, False)
+            if (v[ok] < 0).any():
+                raise _Fallback("a memory counter beyond 63 bits")
+            return np.where(ok, v, 0)
+        # clone exits creating a child, successful execve exits: ViewState._track_mem
+        cl = np.array(sorted(obj.clone_children), dtype=np.int64)
+        cob = np.array([obj.clone_children[r] for r in cl.tolist()], dtype=np.int64)
+        ex = np.flatnonzero(np.isin(base.etype, list(EXECVE_EXITS)) & (tobj >= 0))
+        if len(ex):
+            res, ok = params.ints(ex, 0, True)
+            ex = ex[ok & (res >= 0)]
+        rows_m = np.concatenate([cl, ex])
+        ob_m = np.concatenate([cob, tobj[ex]])
+        full = nparams[rows_m] >= 13
+        rows_m, ob_m = rows_m[full], ob_m[full]
+        for attr, k in (("pfmajor", 8), ("pfminor", 9), ("vmsize_kb", 10), ("vmrss_kb", 11)):
+            put(attr, ob_m, 2 * rows_m + 1, ints(rows_m, k))
+        # brk/mmap/munmap exits: ViewState._track_vm
+        vm_types = [i for i, nm in enumerate(types.names) if i % 2 == 1 and nm in _VM_EXIT_NAMES]
+        vm = np.flatnonzero(np.isin(base.etype, vm_types) & (tobj >= 0))
+        vm = vm[nparams[vm] >= 4]
+        for attr, k in (("vmsize_kb", 1), ("vmrss_kb", 2)):
+            put(attr, tobj[vm], 2 * vm + 1, ints(vm, k))
+        # switch: ViewState._track_switch (the main thread's vm counters: not derived)
+        sw = np.flatnonzero((base.etype == SCHEDSWITCH_6_E) & (tobj >= 0))
+        sw = sw[nparams[sw] >= 6]
+        for attr, k in (("pfmajor", 1), ("pfminor", 2)):
+            put(attr, tobj[sw], 2 * sw + 1, ints(sw, k))
+        if len(sw):
+            parts["vmsize_kb"] = parts["vmrss_kb"] = None      # (set on the main thread: not known here)
+        updates = {}
+        for attr, got in parts.items():
+            if got is None:
+                continue
+            ob = np.concatenate([g[0] for g in got]) if got else np.zeros(0, dtype=np.int64)
+            key = np.concatenate([g[1] for g in got]) if got else np.zeros(0, dtype=np.int64)
+            val = np.concatenate([g[2] for g in got]) if got else np.zeros(0, dtype=np.int64)
+            order = np.argsort(key, kind="stable")      # file order (the start table first)
+            updates[attr] = (ob[order], key[order], val[order])
+        return _Memory(base.n, updates)
+    return base.memo("memory", make)
+
+
+def _memory_rows(base: _Base, side, df, summ: _Summary, name: str, rows: np.ndarray) -> _Vals:
+    """A memory or page-fault field of ``rows``: of the thread object each saw (missing: no thread)."""
+    obj = getattr(side, "objects", None)
+    if obj is None:
+        raise _Fallback("the side data does not tell the thread objects")
+    ob = np.asarray(obj.tobj, dtype=np.int64)[rows]
+    return _Vals(_memory(base, side, df, summ).at(name, ob, 2 * rows + 1), ob >= 0)
 
 
 def _hidden_container_name(base: _Base, side, summ: _Summary, th: _Threads) -> _Vals:
