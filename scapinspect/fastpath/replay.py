@@ -305,7 +305,8 @@ def replay(stream, cols: dict, mk: EventMaker, chunk: int = 1 << 16, taps: dict 
         return s
 
     # event types whose whole effect is the bookkeeping of _reset(): no handler, no fd, no field needs
-    light = [k == K_RESET and h == 0 and not u and not r and not n and i != 152 and not (taps and i in taps)
+    tapped = [bool(taps) and i in taps for i in range(len(kind))]
+    light = [k == K_RESET and h == 0 and not u and not r and not n and i != 152 and not tapped[i]
              for i, (k, h, u, r, n) in enumerate(zip(kind, hmode, uses_fd, fdrel, internal, strict=True))]
     dirty = True                # removals may be pending (set after anything that may queue them)
     overrides = out.fdname_override
@@ -504,7 +505,7 @@ def replay(stream, cols: dict, mk: EventMaker, chunk: int = 1 << 16, taps: dict 
                 o_lat[pos] = None
             elif old:
                 o_lat[pos] = t.latency
-            if taps is not None and et_ in taps:
+            if tapped[et_]:
                 ev = ev or mk(base + i)
                 if type(t.enter) is int:
                     t.enter = mk(t.enter)
