@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
 MAX_WIDTH = 60            # widest a column gets, except the last one
 MAX_LAST = 400
-WIDTH_SAMPLE = 2000       # rows measured for column widths (head and tail)
+WIDTH_SAMPLE = 400        # rows measured for column widths (head and tail): a tab shows at once
 
 
 @dataclass
