@@ -193,31 +193,26 @@ def _fd_name(fc: FieldContext, f: FdInfo) -> str | None:
     return sanitize(f.name)
 
 
+def directory_of(name: str) -> str:
+    """fd.directory of a file: its name up to the last '/' ('/' for a top-level name)."""
+    pos = name.rfind("/")
+    if pos > 0:
+        if pos < len(name) - 1:
+            name = name[:pos]
+    else:
+        name = "/"
+    return name
+
+
 def _directory(fc: FieldContext, f: FdInfo) -> str | None:
     if f.type not in (md.FD_FILE, md.FD_FILE_V2, md.FD_DIRECTORY):
         return None
-    name = f.name
-    if f.type != md.FD_DIRECTORY:
-        pos = name.rfind("/")
-        if pos > 0:
-            if pos < len(name) - 1:
-                name = name[:pos]
-        else:
-            name = "/"
-    return name
+    return f.name if f.type == md.FD_DIRECTORY else directory_of(f.name)
 
 
 def _dir_from_creator(fc: FieldContext) -> str | None:
     n = _creator_name(fc)
-    if n is None:
-        return None
-    pos = n.rfind("/")
-    if pos > 0:
-        if pos < len(n) - 1:
-            n = n[:pos]
-    else:
-        n = "/"
-    return n
+    return None if n is None else directory_of(n)
 
 
 def _filename(fc: FieldContext, f: FdInfo) -> str | None:

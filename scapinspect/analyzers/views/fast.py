@@ -734,24 +734,13 @@ def _by_snapshot_int(snap: np.ndarray, per: list, rows: np.ndarray) -> _Vals:
     return _Vals(vals[idx], ok[idx])
 
 
-def _directory_of(name: str) -> str:
-    """state.fields' directory rule for a file name."""
-    pos = name.rfind("/")
-    if pos > 0:
-        if pos < len(name) - 1:
-            name = name[:pos]
-    else:
-        name = "/"
-    return name
-
-
 def _fd_directory(base: _Base, df: pd.DataFrame, rows: np.ndarray) -> _Vals:
     """fd.directory: the directory of a file or directory fd; for an fd-related event whose fd is not
     in the table, the directory of the name the event gives (its fd.name)."""
     def make() -> tuple[np.ndarray, list]:
         per = [sf._directory(None, f) for f in base.fd_infos]
         codes, labels = _cat_vals(base, df, "fd.name")
-        dirs = [_directory_of(x) for x in labels]
+        dirs = [sf.directory_of(x) for x in labels]
         all_labels, remap = _canon(per + dirs)
         fs = base.fsnap
         idx = np.where(fs >= 0, fs, np.where((fs == -2) & (codes >= 0), len(per) + codes, -1))
@@ -835,18 +824,23 @@ def _row_containers(base: _Base, side, summ: _Summary, rows: np.ndarray) -> tupl
     return cont, table, cids
 
 
-def _container_name(base: _Base, side, df, summ: _Summary, rows: np.ndarray) -> _Vals:
-    """container.name: 'host' outside containers, the container's name once a container event named it."""
-    cont, table, cids = _row_containers(base, side, summ, rows)
-    if not (cont >= 0).any():
-        return _host(cont)
-
+def _named_container(summ: _Summary, cids: list):
+    """container.name of (container code, container table index): None for a missing thread (-2),
+    'host' outside containers, the name once a container event named it."""
     def name(c: int, k: int) -> str | None:
         if c < 0:
             return None if c == -2 else "host"
         info = summ.tables[k].get(cids[c])
         return info.name if info is not None and info.name else None
-    return _tuples([cont, table], name, True)
+    return name
+
+
+def _container_name(base: _Base, side, df, summ: _Summary, rows: np.ndarray) -> _Vals:
+    """container.name: 'host' outside containers, the container's name once a container event named it."""
+    cont, table, cids = _row_containers(base, side, summ, rows)
+    if not (cont >= 0).any():
+        return _host(cont)
+    return _tuples([cont, table], _named_container(summ, cids), True)
 
 
 def _container_id(base: _Base, side, df, summ: _Summary, rows: np.ndarray) -> _Vals:
@@ -1624,13 +1618,7 @@ def _hidden_container_name(base: _Base, side, summ: _Summary, th: _Threads) -> _
         table = rows_c[np.asarray(hid.before, dtype=np.int64)[seen]] + hid_c[seen]
     if not (cont >= 0).any():
         return _host(cont)
-
-    def name(c: int, k: int) -> str | None:
-        if c < 0:
-            return None if c == -2 else "host"
-        info = summ.tables[k].get(cids[c])
-        return info.name if info is not None and info.name else None
-    return _tuples([cont, table], name, True)
+    return _tuples([cont, table], _named_container(summ, cids), True)
 
 
 def _hidden_container_id(base: _Base, side, summ: _Summary, th: _Threads) -> _Vals:
