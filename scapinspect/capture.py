@@ -159,9 +159,7 @@ class Capture:
         """Run the fast load now (``cap.events`` does it when first asked), telling ``progress(done,
         total)`` how far it is in events of the file; returns the capture. A capture the fast loader
         cannot read (``fast_loaded`` False) is replayed when ``events`` is first asked for."""
-        root = self
-        while root._parent is not None:
-            root = root._parent
+        root = self._root
         if "_all_events" not in root.__dict__:
             root.__dict__["_load_progress"] = progress
         _ = root._all_events
@@ -254,17 +252,30 @@ class Capture:
         """Whether ``events`` comes from the fast loader (or its on-disk index) rather than a replay."""
         return self._all_events is not None
 
+    @property
+    def _root(self) -> Capture:
+        """The whole capture this one narrows (itself when it narrows nothing)."""
+        root = self
+        while root._parent is not None:
+            root = root._parent
+        return root
+
+    @property
+    def loadable(self) -> bool:
+        """Whether the events are loaded, or small enough to load (``fits_in_memory``): analyses and
+        filters answer from the loaded frame then, else they stream through the capture."""
+        root = self._root
+        return "_all_events" in root.__dict__ or fits_in_memory(root.path)
+
     def _side(self):
         """The fast load's side data of the whole capture (fastpath.side), or None when the capture
         needed the reference reader. A frame read from the on-disk index has none yet: one fast load
         makes it (the rows are the same, row for row)."""
         from .fastpath import Unsupported, load_events, side_of
         from .fastpath.side import attach
-        root = self
-        while root._parent is not None:
-            root = root._parent
-        if "_all_events" not in root.__dict__ and not fits_in_memory(root.path):
+        if not self.loadable:
             return None         # the analyses stream through the capture instead of loading it
+        root = self._root
         df = root._all_events
         if df is None:
             return None

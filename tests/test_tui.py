@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import os
-import time
 from pathlib import Path
 
 import numpy as np
@@ -38,13 +37,9 @@ needs_502 = pytest.mark.skipif(not E502.exists(), reason="shared capture 502Erro
 
 
 @pytest.fixture(autouse=True)
-def utc(monkeypatch):
-    """Times on screen are local time: pin the zone so snapshots and text checks are stable."""
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
+def _utc(utc):
+    """Times on screen are local time: pin the zone (conftest's ``utc``) so snapshots and text checks
+    are stable."""
 
 
 @pytest.fixture(scope="module")

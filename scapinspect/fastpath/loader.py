@@ -60,11 +60,7 @@ def header_walk(path: str) -> np.ndarray:
     types of every event block."""
     reader = ScapReader(str(path))
     try:
-        _first_section(reader)
-        v = views(reader.buf)
-        b = walk(reader.buf, reader.position, v)
-        Params(b, reader.table, v)
-        return b.etype
+        return _framed(reader)[2].etype
     finally:
         reader.close()
 
@@ -76,10 +72,7 @@ def facts(path: str, strict: bool = False) -> tuple[Section, int, int | None, in
     Raises Unsupported where the reference reader is needed (damage, several sections ...)."""
     reader = ScapReader(str(path), strict=strict)
     try:
-        sec = _first_section(reader)
-        v = views(reader.buf)
-        b = walk(reader.buf, reader.position, v)
-        p = Params(b, reader.table, v)
+        sec, _, b, p = _framed(reader)
         keep = np.flatnonzero(p.keep)
         counts: dict[str, int] = {}
         unknown = len(p.keep) - len(keep)
@@ -115,6 +108,15 @@ def _zero_lengths(p: Params, idx: np.ndarray, n: np.ndarray) -> int:
         vals = np.where(w == 2, u16[np.minimum(pos, len(u16) - 1)], u32[np.minimum(pos, len(u32) - 1)])
         total += int((vals == 0).sum())
     return total
+
+
+def _framed(reader: ScapReader) -> tuple[Section, dict, Blocks, Params]:
+    """The first section, the byte views of the capture, its event blocks and their parameter framing
+    (Unsupported where the reference reader is needed)."""
+    sec = _first_section(reader)
+    v = views(reader.buf)
+    b = walk(reader.buf, reader.position, v)
+    return sec, v, b, Params(b, reader.table, v)
 
 
 def _first_section(reader: ScapReader) -> Section:
@@ -154,11 +156,8 @@ _BEFORE_PASS, _PASS = 0.3, 0.6
 def _load(path: str, compat: str | None, strict: bool, progress: Progress | None = None) -> pd.DataFrame:
     reader = ScapReader(path, strict=strict)
     try:
-        sec = _first_section(reader)
-        v = views(reader.buf)
-        b = walk(reader.buf, reader.position, v)
+        sec, v, b, p = _framed(reader)
         total = len(b.etype)
-        p = Params(b, reader.table, v)
         b.elen = b.nparams = None     # framed: no longer needed
         if compat is None:
             compat = detect(b, p)

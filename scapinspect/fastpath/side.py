@@ -184,14 +184,14 @@ class Side:
         rows: the rows' events in the capture (``params``, ``etype`` ... read on first use).
         table: the profile's event table.
         taps: tap name -> list of (row position, value), in capture order.
-        hidden: the events that are not rows (None on a narrowed Side).
+        hidden: the events that are not rows (None when not recorded).
         eof_threads: the thread table at the end of the file, in table order, as THREAD_SNAPSHOT
-            tuples (None on a narrowed Side).
+            tuples (None when not recorded).
         section: the capture's first section as the reader gave it (proc list, fd list, interfaces,
             users: the state the pass started from).
         ctype: per row, the libscap type of the event's own fd (the one the parser looked up, which
             the getters' fd of ``fsnap`` may not be), -1 for none (None when not recorded).
-        objects: the thread objects the rows saw (``Objects``; None on a narrowed Side).
+        objects: the thread objects the rows saw (``Objects``; None when not recorded).
     """
 
     def __init__(self, tsnap: np.ndarray, fsnap: np.ndarray, thread_rows: list, fd_rows: list, rows: _Framed,
@@ -238,14 +238,9 @@ class Side:
         the event has no such parameter (0 where it is there and empty)."""
         rows = np.asarray(rows, dtype=np.int64)
         j = self.param_index(rows, name)
-        pos = np.zeros(len(rows), dtype=np.int64)
-        length = np.full(len(rows), -1, dtype=np.int64)
-        for k in np.unique(j[j >= 0]).tolist():
-            m = np.flatnonzero(j == k)
-            p, n = self.params.locate(rows[m], k)
-            present = self.params.nparams[rows[m]] > k
-            pos[m], length[m] = p, np.where(present, n, -1)
-        return pos, length
+        pos, length = locate_each(self.params, rows, j)
+        present = (j >= 0) & (self.params.nparams[rows] > j)
+        return pos, np.where(present, length, -1)
 
     def payloads(self, rows: np.ndarray, name: str = "data") -> list[bytes | None]:
         """The bytes of parameter ``name`` of each row (None where the event has no such parameter),
@@ -258,19 +253,6 @@ class Side:
         """Integer parameter ``name`` of each row, as Params.ints reads it: (values, valid)."""
         rows = np.asarray(rows, dtype=np.int64)
         return ints_each(self.params, rows, self.param_index(rows, name), signed)
-
-    def take(self, rows: np.ndarray) -> Side:
-        """The side data of rows ``rows`` of the frame, in that order (for a narrowed capture)."""
-        rows = np.asarray(rows, dtype=np.int64)
-        where = np.full(len(self.tsnap), -1, dtype=np.int64)
-        where[rows] = np.arange(len(rows))
-        taps = {}
-        for name, vals in self.taps.items():
-            kept = [(int(where[r]), v) for r, v in vals if where[r] >= 0]
-            taps[name] = kept
-        sub = _Framed(self.rows._v, self.rows.evoff[rows], self.rows.version[rows], self.rows._table)
-        return Side(self.tsnap[rows], self.fsnap[rows], self.thread_rows, self.fd_rows, sub, self.table, taps,
-                    section=self.section, ctype=None if self.ctype is None else self.ctype[rows])
 
 
 # frame -> its side data, for as long as the frame lives

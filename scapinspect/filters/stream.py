@@ -125,23 +125,13 @@ def matching_numbers(cap, expr: str) -> np.ndarray:
 def frame_numbers(cap, expr: str) -> np.ndarray | None:
     """``matching_numbers`` from ``cap.events`` alone; None when the capture is not loaded by the
     fast loader (or too big to be) or the filter reads a field the frame lacks."""
-    if not _loadable(cap):
+    if not (cap.loadable and cap.fast_loaded):
         return None
     compiled = compile_filter(expr, dialect="0.29" if cap.compat == "0.29" else "head")
     ev = cap.events
     if not all(f in ev.columns for f in compiled.fields):
         return None
     return ev["evt.num"].to_numpy(dtype=np.int64)[np.asarray(compiled.mask(ev), dtype=bool)]
-
-
-def _loadable(cap) -> bool:
-    from ..capture import fits_in_memory
-    root = cap
-    while getattr(root, "_parent", None) is not None:
-        root = root._parent
-    if "_all_events" not in root.__dict__ and not fits_in_memory(root.path):
-        return False
-    return bool(getattr(cap, "fast_loaded", False))
 
 
 class _Bound:
