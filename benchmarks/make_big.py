@@ -60,5 +60,7 @@ def build(src: str, n_events: int, dst: str) -> int:
 
 
 if __name__ == "__main__":
+    if len(sys.argv) != 4 or not sys.argv[2].isdigit():
+        sys.exit("usage: python benchmarks/make_big.py SOURCE.scap EVENTS OUT.scap")
     src, n, dst = sys.argv[1], int(sys.argv[2]), sys.argv[3]
     print(f"{build(src, n, dst)} events -> {dst}")
