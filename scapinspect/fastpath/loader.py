@@ -201,7 +201,7 @@ def _load(path: str, compat: str | None, strict: bool, progress: Progress | None
         attach(df, Side(out.tsnap.astype(np.int32), out.fsnap.astype(np.int32), out.threads, out.fds, rows,
                         prof.table, tapped, hidden, out.eof_threads, sec, out.ctype.astype(np.int8),
                         objects=Objects(out.tobj.astype(np.int32), out.start_objects, out.eof_objects,
-                                        out.clone_children)))
+                                        out.clone_children, out.table_log)))
         return df
     finally:
         reader.close()

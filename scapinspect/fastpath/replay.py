@@ -32,7 +32,7 @@ from ..render.events import Rendered
 from ..state import engine as eng
 from ..state.engine import EventContext, sanitize
 from ..state.fields import FIELDS, FieldContext
-from ..state.model import CL_CLONE_FILES, CL_IS_MAIN_THREAD
+from ..state.model import CL_CLONE_FILES, CL_CLONE_THREAD, CL_IS_MAIN_THREAD
 from ..state.tracking import match_runc
 
 # handlers that change only fds (they may create a main-thread placeholder: checked separately)
@@ -65,6 +65,16 @@ class Outputs:
     start_objects: list = field(default_factory=list)   # the start table's objects, in table order
     eof_objects: list = field(default_factory=list)     # eof_threads' objects
     clone_children: dict = field(default_factory=dict)  # row of a clone exit (-1: hidden) -> the new child's object
+    # the thread table over time: one entry per thread entering (+1) or leaving (-1) the table, and a
+    # -1/+1 pair around a change of its pid or flags (execve), in the order they happened; see TABLE_LOG
+    table_log: dict = field(default_factory=dict)
+
+
+# the columns of Outputs.table_log: key (2k for a change made while parsing event k, 2k + 1 for one
+# made right after it (a pending removal), k the event's index among the file's kept events, evt.num - 1;
+# -1 for the start table), op (+1 / -1), obj (the thread object), tid, pid, ptid, counted (a thread of
+# a process that is not its main one: tracking.ViewState.nthreads counts it), main (ThreadInfo.is_main)
+TABLE_LOG = ("key", "op", "obj", "tid", "pid", "ptid", "counted", "main")
 
 
 # what a thread snapshot records (the first six are the frame's proc.* columns)
@@ -164,6 +174,17 @@ def maker_types(state_table: et.EventTable, prof_table: et.EventTable, handlers:
     return need
 
 
+def _table_log(tlog: list, nums: np.ndarray) -> dict:
+    """Outputs.table_log from the pass's entries, their keys turned from pass events to kept events."""
+    arr = np.array(tlog, dtype=np.int64).reshape(-1, len(TABLE_LOG))
+    out = {name: arr[:, j].copy() for j, name in enumerate(TABLE_LOG)}
+    key = out["key"]
+    at = key >= 0
+    g = key[at] // 2
+    key[at] = 2 * (np.asarray(nums, dtype=np.int64)[g] - 1) + key[at] % 2
+    return out
+
+
 def _optional(col: tuple, sl: slice) -> list:
     """(values, valid) arrays -> a list of ints and None, for one chunk."""
     vals, valid = col
@@ -221,6 +242,18 @@ def replay(stream, cols: dict, mk: EventMaker, chunk: int = 1 << 16, taps: dict 
         for k in [k for k in serials if id(k) not in present]:
             del serials[k]
     out.start_objects = [serial(t) for t in threads.values()]
+    # the table's changes (state.on_table), stamped with clk[0]: 2g while pass event g is parsed, 2g + 1
+    # right after it; set before each call that may change the table (handlers, thread creation, removals)
+    clk = [-1]
+    tlog: list = []
+
+    def logged(op: int, t) -> None:
+        if threads.get(t.tid) is t:
+            tlog.append((clk[0], op, serial(t), t.tid, t.pid, t.ptid,
+                         bool(t.flags & CL_CLONE_THREAD) and t.tid != t.pid, t.is_main()))
+    for t in threads.values():
+        logged(1, t)
+    state.on_table = logged     # (unset at the end of the pass)
     fsnaps: dict[tuple, int] = {}
     fd_table = state.fd_table
     get_thread = state.get_thread
@@ -229,18 +262,20 @@ def replay(stream, cols: dict, mk: EventMaker, chunk: int = 1 << 16, taps: dict 
     user_name = state.user_name
     old = not modern
 
-    def getfd(t, fd):
+    def getfd(t, fd, g):
         if fd < 0:
             return None
         if t.flags & CL_CLONE_FILES and t.tid != t.pid and not t.flags & CL_IS_MAIN_THREAD:
             m = threads.get(t.pid)
             if m is None:       # libsinsp creates the missing main thread here
+                clk[0] = 2 * g
                 m = state.main_thread(t)
                 snap_cache.clear()
             return m.fds.get(fd)
         return t.fds.get(fd)
 
     def full_handler(i, t, cfd):
+        clk[0] = 2 * i
         ev = mk(i)
         et_ = ev.type
         if t is not None and type(t.enter) is int and types[t.enter] == et_ - 1:
@@ -264,6 +299,7 @@ def replay(stream, cols: dict, mk: EventMaker, chunk: int = 1 << 16, taps: dict 
         return ctx.tinfo, ctx.fdinfo, ev
 
     def slow_field(name, i, num, ev, t, cfd):
+        clk[0] = 2 * i
         ev = ev or mk(i)
         if t is not None and type(t.enter) is int:
             t.enter = mk(t.enter)
@@ -336,6 +372,7 @@ def replay(stream, cols: dict, mk: EventMaker, chunk: int = 1 << 16, taps: dict 
                         fd_table(rt).pop(rfd, None)
                     rem_fds.clear()
                 if state._tid_to_remove is not None:
+                    clk[0] = 2 * (base + i) - 1     # (right after the event that asked for it)
                     rt = state._tid_to_remove
                     gone = threads.get(rt)
                     state._remove_thread(rt)
@@ -348,6 +385,7 @@ def replay(stream, cols: dict, mk: EventMaker, chunk: int = 1 << 16, taps: dict 
                 # no handler, no fd, not internal: the bookkeeping of _reset() and the thread snapshot
                 t = threads.get(tid_l[i])
                 if t is None:
+                    clk[0] = 2 * (base + i)
                     t = get_thread(tid_l[i])
                     snap_cache.clear()
                 if et_ & 1 == 0:
@@ -378,6 +416,7 @@ def replay(stream, cols: dict, mk: EventMaker, chunk: int = 1 << 16, taps: dict 
             if k == K_RESET:
                 t = threads.get(tid_l[i])
                 if t is None:
+                    clk[0] = 2 * (base + i)
                     t = get_thread(tid_l[i])
                     snap_cache.clear()
                 if et_ & 1 == 0:
@@ -387,7 +426,7 @@ def replay(stream, cols: dict, mk: EventMaker, chunk: int = 1 << 16, taps: dict 
                         if t.flags & CL_CLONE_FILES:
                             if fd >= 0:   # getfd() inlined: the main thread holds the shared table
                                 mt = t if t.tid == t.pid or t.flags & CL_IS_MAIN_THREAD else threads.get(t.pid)
-                                cfd = mt.fds.get(fd) if mt is not None else getfd(t, fd)
+                                cfd = mt.fds.get(fd) if mt is not None else getfd(t, fd, base + i)
                         elif fd >= 0:
                             cfd = t.fds.get(fd)
                     else:
@@ -416,7 +455,7 @@ def replay(stream, cols: dict, mk: EventMaker, chunk: int = 1 << 16, taps: dict 
                         if t.flags & CL_CLONE_FILES:
                             if fd >= 0:   # getfd() inlined: the main thread holds the shared table
                                 mt = t if t.tid == t.pid or t.flags & CL_IS_MAIN_THREAD else threads.get(t.pid)
-                                cfd = mt.fds.get(fd) if mt is not None else getfd(t, fd)
+                                cfd = mt.fds.get(fd) if mt is not None else getfd(t, fd, base + i)
                         elif fd >= 0:
                             cfd = t.fds.get(fd)
             elif k == K_GET_RESET:
@@ -478,7 +517,7 @@ def replay(stream, cols: dict, mk: EventMaker, chunk: int = 1 << 16, taps: dict 
                     if lfd >= 0:   # getfd() inlined: the main thread holds the shared table
                         mt = t if t.tid == t.pid or t.flags & CL_IS_MAIN_THREAD or not t.flags & CL_CLONE_FILES \
                             else threads.get(t.pid)
-                        f = mt.fds.get(lfd) if mt is not None else getfd(t, lfd)
+                        f = mt.fds.get(lfd) if mt is not None else getfd(t, lfd, base + i)
                 if f is None:
                     o_fsnap[pos] = -2
                     if creator[et_]:
@@ -510,6 +549,7 @@ def replay(stream, cols: dict, mk: EventMaker, chunk: int = 1 << 16, taps: dict 
                 if type(t.enter) is int:
                     t.enter = mk(t.enter)
                 n = len(threads)
+                clk[0] = 2 * (base + i)
                 got = taps[et_](stream, Rendered(int(nums[base + i]), ev, EventContext(t, cfd, -1, 0, 0)))
                 if len(threads) != n:
                     snap_cache.clear()
@@ -522,7 +562,10 @@ def replay(stream, cols: dict, mk: EventMaker, chunk: int = 1 << 16, taps: dict 
                           (out.latency, o_lat), (out.ctype, o_ctype)):
             lst.append(np.fromiter(vals, dtype=np.int64, count=len(vals)))
     if cols.get("trailing"):
+        clk[0] = 2 * nev - 1
         state.settle()      # events the pass skipped follow its last one: the first of them would
+    state.on_table = None
+    out.table_log = _table_log(tlog, nums)
     out.eof_threads = [snap_key(t, main_ppid(t)) for t in threads.values()]
     out.eof_objects = [serial(t) for t in threads.values()]
     for name in ("tsnap", "fdnum", "fsnap", "latency", "ctype"):

@@ -165,11 +165,13 @@ class Objects:
     thread replaced, keeps its snapshot). Objects are numbered 1, 2 ... in the order the load's pass met
     them: ``tobj`` per row (-1 for no thread), ``start`` the start table's in table order (Side.section),
     ``eof`` Side.eof_threads', ``clone_children`` the row of a clone exit that created a new thread
-    object for its child (-1: a hidden event) -> that object."""
+    object for its child (-1: a hidden event) -> that object; ``table`` the thread table's changes over
+    the file (replay.TABLE_LOG columns; None when not recorded)."""
     tobj: np.ndarray
     start: list
     eof: list
     clone_children: dict
+    table: dict | None = None
 
 
 class Side:

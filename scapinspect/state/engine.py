@@ -7,6 +7,8 @@ an event is always rendered with the state *after* it was parsed.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ..parsers import metadata as md
 from ..parsers.eventtable import EF_SKIPPARSERESET, EF_USES_FD, EventTable, head
 from ..parsers.params import (
@@ -96,6 +98,9 @@ class StateEngine:
         self.modern = modern
         self._recently_exited: set[int] = set()
         self.threads: dict[int, ThreadInfo] = {}
+        # on_table(+1 | -1, thread): told when a thread enters or leaves the table, and around a change
+        # of its pid or flags (-1 before, +1 after); None when nobody listens (the load's pass does)
+        self.on_table: Callable[[int, ThreadInfo], None] | None = None
         self.users: dict[int, md.UserEntry] = {}
         self.groups: dict[int, md.GroupEntry] = {}
         self.machine: md.MachineInfo | None = None
@@ -167,6 +172,8 @@ class StateEngine:
             t.comm = t.exe = "<NA>"
             t.placeholder = True
             self.threads[tid] = t
+            if self.on_table is not None:
+                self.on_table(1, t)
         return t
 
     def main_thread(self, t: ThreadInfo) -> ThreadInfo:
@@ -320,6 +327,8 @@ class StateEngine:
             for o in self.threads.values():
                 if o is not t and o.pid == t.pid and not o.flags & CL_CLOSED:
                     return
+        if self.on_table is not None:
+            self.on_table(-1, t)
         del self.threads[tid]
 
     # -- handlers -------------------------------------------------------------------------------
@@ -417,6 +426,8 @@ class StateEngine:
         if child is not None:
             if child.flags & CL_CLONE_INVERTED:
                 return
+            if self.on_table is not None:
+                self.on_table(-1, child)
             del self.threads[childtid]
         c = ThreadInfo(childtid, p_int(ev, 4), tid)
         names = self._names[ev.type]
@@ -458,6 +469,8 @@ class StateEngine:
             c.cgroups = split_list(p_bytes(ev, names["cgroups"]))
         c.clone_ts = ev.ts
         self.threads[childtid] = c
+        if self.on_table is not None:
+            self.on_table(1, c)
         if ctx.tinfo is None and childtid != ev.tid:
             ctx.tinfo = self.threads.get(ev.tid)
 
@@ -467,6 +480,8 @@ class StateEngine:
         if t is None or res is None or res < 0:
             return
         names = self._names[ev.type]
+        if self.on_table is not None:
+            self.on_table(-1, t)
         t.exe = p_str(ev, 1) or ""
         ci = names.get("comm")
         t.comm = (p_str(ev, ci) or "") if ci is not None and ci < ev.nparams else t.exe
@@ -514,6 +529,8 @@ class StateEngine:
         inv = t.flags & CL_CLONE_INVERTED
         t.flags = CL_ACTIVE | spf | inv
         t.version += 1
+        if self.on_table is not None:
+            self.on_table(1, t)
 
     def _procexit(self, ev: Event, ctx: EventContext) -> None:
         if ctx.tinfo is not None:

@@ -24,7 +24,7 @@ What the frame does not hold, and how it is dealt with:
 * containers: the container table comes from the container events (hidden or rows) read with
   ViewState's parsers, in file order; the runc container of each thread is the ``runc`` entry of its
   thread snapshot (ViewExtras.container_of).
-* proc.ppid of current (0.41) captures looks the parent up in the thread table: not in the snapshots.
+* proc.ppid of current (0.41) captures looks the parent up in the thread table (``_TableLog.ppid``).
 * the thread-keyed views procs_cpu, threads and procs_errors (filter ``evt.type!=switch``, which the
   hidden events pass): the hidden events are rows of them, each with the thread it looked up by its tid
   (``_hidden_threads``: told from the sightings of that tid in the start table, the rows' snapshots
@@ -38,9 +38,12 @@ What the frame does not hold, and how it is dealt with:
   the load's pass numbers the ThreadInfo objects, per row, in the start and end tables and for the child a
   clone exit creates; a hidden event saw the object of the sightings around it, ``_Threads.hobj``), forward
   filled per object from the start table, clone exits, successful execve exits and switch events
-  (``_memory``). procs and containers stay on the replay: their vmsize/vmrss come from switch events of
-  other threads (the main thread's, not recorded) and proc.nthreads needs the thread counts per process
-  over time.
+  (``_memory``). procs and containers (the same thread-keyed rule; containers' own filter is evaluated
+  on the hidden events) read what depends on the whole thread table from its changes, which the load's
+  pass records (``Objects.table``, ``_TableLog``): proc.nthreads (the counted threads of the process
+  when the getter ran), the main thread a switch event sets thread.vmsize/vmrss on, main-ness for the
+  main-only memory fields and evt.count.procinfo, and proc.ppid of current captures (the parent's
+  process looked up in the table).
 * fd.directory is computed from the fd snapshot's name, which the load sanitizes (control characters
   dropped) while the reference getter does not: a directory whose name holds control characters
   would differ (the snapshots do not say whether sanitizing changed a name).
@@ -74,7 +77,7 @@ from ...render.events import HIDDEN_041, LEADING_CONTAINER_EVENTS, profile
 from ...state import fields as sf
 from ...state.engine import CLONE_EXITS, EXECVE_EXITS, PROCEXIT, SCHEDSWITCH_6_E, StateEngine
 from ...state.model import CL_IS_MAIN_THREAD, ROLE_NONE, FdInfo
-from ...state.tracking import CONTAINER_E, CONTAINER_JSON_EVENTS, ViewState, match_runc
+from ...state.tracking import CONTAINER_E, CONTAINER_JSON_EVENTS, CONTAINER_TYPES, ViewState, match_runc
 from . import aggregate as ag
 from .definitions import AVG, LIST, MAX, NONE, SUM, TIME_AVG, Column, View
 from .extract import ONE_S, SYSDIGEVENT_X, _filter_frame
@@ -88,6 +91,7 @@ COVERED: dict[str, str] = {
     "port_bindings": "fd", "incoming_connections": "type", "file_opens": "type", "spy_users": "type",
     "errors": "res", "syscalls": "syscall", "syscall_procs": "syscall", "io_by_type": "all",
     "procs_cpu": "thread", "threads": "thread", "procs_errors": "thread", "page_faults": "thread",
+    "procs": "thread", "containers": "thread",
 }
 _TYPE_NAMES = {"incoming_connections": frozenset({"accept"}), "file_opens": frozenset({"open"}),
                "spy_users": frozenset({"execve", "chdir"})}
@@ -113,6 +117,14 @@ _BUFLEN = {
     "evt.buflen.file": (None, _FILE_DATA_FDS), "evt.buflen.file.in": (et.EC_IO_READ, _FILE_DATA_FDS),
     "evt.buflen.file.out": (et.EC_IO_WRITE, _FILE_DATA_FDS), "evt.buflen.net": (None, _NET_FDS),
     "evt.buflen.net.in": (et.EC_IO_READ, _NET_FDS), "evt.buflen.net.out": (et.EC_IO_WRITE, _NET_FDS),
+}
+# the memory and page-fault fields derived here -> (the ThreadMemory attribute they read, the scale,
+# whether only a main thread has it: views.fields._memory)
+_MEMORY_FIELDS = {
+    "thread.pfmajor": ("pfmajor", 1, False), "thread.pfminor": ("pfminor", 1, False),
+    "thread.vmsize": ("vmsize_kb", 1, True), "thread.vmrss": ("vmrss_kb", 1, True),
+    "thread.vmsize.b": ("vmsize_kb", 1024, True), "thread.vmrss.b": ("vmrss_kb", 1024, True),
+    "proc.vmsize": ("vmsize_kb", 1, False), "proc.vmrss": ("vmrss_kb", 1, False),
 }
 
 
@@ -156,8 +168,6 @@ def _attempt(cap, view: View, layout: tuple[Column, ...], flt: str | None,
 
 def _static_check(view: View, layout: tuple[Column, ...], types: _Types) -> None:
     """What rules the fast path out for a view whatever the capture."""
-    if not types.legacy and any(c.field == "proc.ppid" for c in layout):
-        raise _Fallback("proc.ppid of current captures needs the thread table")
 
 
 # -- per capture ----------------------------------------------------------------------------------------
@@ -439,6 +449,9 @@ class _Vals:
         return self.labels is not None
 
 
+_EVERY_THREAD = "evt.type!=switch"     # the filter of the thread-keyed views: every hidden event passes it
+
+
 def _view_rows(cap, side, df: pd.DataFrame, view: View, layout: tuple[Column, ...], flt: str | None,
                containers: bool) -> tuple[Rows, int]:
     base = _base(side, cap.compat)
@@ -462,7 +475,7 @@ def _view_rows(cap, side, df: pd.DataFrame, view: View, layout: tuple[Column, ..
     rows = np.arange(base.n)
     keep = cap._kept_positions()
     narrowed = keep is not None
-    eof = _eof_rows(base, side, summ) if _may_pass(base.types, view.id, SYSDIGEVENT_X) else None
+    eof = _eof_rows(base, side, df, summ) if _may_pass(base.types, view.id, SYSDIGEVENT_X) else None
     eof_keep = None
     if flt:
         compiled = compile_filter(flt, dialect="0.29" if cap.compat == "0.29" else "head")
@@ -483,7 +496,7 @@ def _view_rows(cap, side, df: pd.DataFrame, view: View, layout: tuple[Column, ..
         vals = _with_hidden(base, summ, view, layout, vals)
     if threaded and not narrowed and len(summ.seen_at):
         hkeep = None
-        if flt != view.filter:      # (a user filter: evaluated on the hidden events' fields too)
+        if flt != _EVERY_THREAD:     # (a filter beyond evt.type!=switch: evaluated on the hidden events too)
             hkeep = _hidden_filter(base, side, df, summ, compiled)
         vals = _with_hidden_threads(base, side, df, summ, fields, vals, np.searchsorted(rows, summ.seen_at), hkeep)
     if eof is not None and eof.count:
@@ -497,8 +510,6 @@ def _view_rows(cap, side, df: pd.DataFrame, view: View, layout: tuple[Column, ..
 def _check_fields(base: _Base, names: set[str]) -> None:
     """Fall back unless every field in ``names`` is derived here (as the reference getter has it)."""
     for f in names:
-        if f == "proc.ppid" and not base.legacy:
-            raise _Fallback("proc.ppid of current captures needs the thread table")
         if not (f in _FRAME_FILTER_COLUMNS or f in _DERIVED or f in _BUFLEN or f == "evt.time"
                 or f.startswith("evt.type.is.") or f == "proc.ppid"):
             raise _Fallback(f"field {f} is not derived from the frame")
@@ -567,7 +578,10 @@ class _Eof:
         self.base, self.summ, self.threads, self.containers, self.ts = base, summ, threads, containers, ts
         self.count = len(threads)
         self._memo: dict[str, list] = {}
-        self.memory: Callable[[str], list] | None = None    # a memory field of the threads (_eof_rows)
+        # a memory field, proc.nthreads and proc.ppid (current captures) of the threads (_eof_rows)
+        self.memory: Callable[[str], list] | None = None
+        self.nthreads: Callable[[], list] | None = None
+        self.ppid: Callable[[], list] | None = None
 
     def values(self, name: str) -> list:
         got = self._memo.get(name)
@@ -585,27 +599,28 @@ class _Eof:
         if name in ("proc.vpid", "thread.vtid"):
             key = _T["vpid" if name == "proc.vpid" else "vtid"]
             return [None if t[key] == -1 else t[key] for t in self.threads]
-        if name in _MEMORY_FIELDS:
-            if self.memory is None:
+        if name in _MEMORY_FIELDS or name == "proc.nthreads" or (name == "proc.ppid" and not types.legacy):
+            if self.memory is None or self.nthreads is None or self.ppid is None:
                 raise _Fallback("the thread objects at the end of the file are not known")
-            return self.memory(name)
+            return self.memory(name) if name in _MEMORY_FIELDS else \
+                self.nthreads() if name == "proc.nthreads" else self.ppid()
+        if name in ("evt.count.procinfo", "evt.count.threadinfo"):
+            return [None if types.legacy else 0] * n
         if name in CPU_FIELDS or (name in _ERROR_KINDS and not types.has_res[SYSDIGEVENT_X]):
             return [None] * n       # (no procinfo ticks; no result to count)
         if name == "proc.ppid" and types.legacy:
             return [t[_T["ppid"]] for t in self.threads]
         if name == "proc.exeline":
             return [t[_T["exe"]] + " " + t[_T["args"]] for t in self.threads]
-        if name in ("container.name", "container.id"):
-            tables = self.summ.tables[-1]
+        if name in ("container.name", "container.id", "container.type", "container.image"):
             out = []
             for c in self.containers:
-                if c is None:
-                    out.append("host")
-                elif name == "container.id":
-                    out.append(c[0])
-                else:
-                    cinfo = tables.get(c[0])
-                    out.append(cinfo.name if cinfo is not None and cinfo.name else None)
+                if name == "container.id":
+                    out.append("host" if c is None else c[0])
+                    continue
+                cids = _Cids()
+                k = -1 if c is None else cids.add(c)
+                out.append(_named_container(self.summ, cids, name.split(".")[1])(k, len(self.summ.tables) - 1))
             return out
         if name == "evt.type":
             return [types.names[SYSDIGEVENT_X]] * n
@@ -631,7 +646,7 @@ class _Eof:
         raise _Fallback(f"field {name} of the end-of-file events")
 
 
-def _eof_rows(base: _Base, side, summ: _Summary) -> _Eof | None:
+def _eof_rows(base: _Base, side, df, summ: _Summary) -> _Eof | None:
     """The end-of-file events of the capture (None when there are none: an empty capture)."""
     if summ.last_ts is None:
         return None
@@ -639,8 +654,14 @@ def _eof_rows(base: _Base, side, summ: _Summary) -> _Eof | None:
     eof = _Eof(base, summ, threads, containers, summ.last_ts - summ.last_ts % ONE_S - 1)
     obj = getattr(side, "objects", None)
     if obj is not None and len(obj.eof) == len(threads):
-        eof.memory = lambda name: _memory(base, side, None, summ).at(
-            name, np.asarray(obj.eof, dtype=np.int64), np.full(len(threads), 2 * base.n + 2, dtype=np.int64)).tolist()
+        objs = np.asarray(obj.eof, dtype=np.int64)
+        at = np.full(len(threads), _EOF_KEY, dtype=np.int64)
+        pids = np.array(i64([t[_T["pid"]] for t in threads]), dtype=np.int64)
+        eof.memory = lambda name: _memory_values(base, side, df, summ, name, objs,
+                                                 np.full(len(threads), 2 * base.n + 2, dtype=np.int64), at).tolist()
+        eof.nthreads = lambda: _table_log(base, side).nthreads(pids, at).tolist()
+        eof.ppid = lambda: (lambda v, ok: [x if k else None for x, k in zip(v.tolist(), ok.tolist(), strict=True)])(
+            *_table_log(base, side).ppid(objs, pids, at))
     return eof
 
 
@@ -751,22 +772,38 @@ def _fd_directory(base: _Base, df: pd.DataFrame, rows: np.ndarray) -> _Vals:
     return _Vals(c, c >= 0, labels)
 
 
-def _containers(base: _Base, side, summ: _Summary) -> tuple[np.ndarray, list[str]]:
+class _Cids(list):
+    """Container ids (12 characters) in the order first met, with ``engines``: each one's engine type
+    (the runc match of its threads' cgroups) and ``add`` to extend both."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.engines: list[int] = []
+        self.index: dict[str, int] = {}
+
+    def add(self, runc: tuple) -> int:
+        j = self.index.get(runc[0])
+        if j is None:
+            j = self.index[runc[0]] = len(self)
+            self.append(runc[0])
+            self.engines.append(runc[1])
+        elif self.engines[j] != runc[1]:
+            raise _Fallback("one container id matched by two engines")
+        return j
+
+    def copy(self) -> _Cids:
+        out = _Cids()
+        for c, e in zip(self, self.engines, strict=True):
+            out.add((c, e))
+        return out
+
+
+def _containers(base: _Base, side, summ: _Summary) -> tuple[np.ndarray, _Cids]:
     """(per thread snapshot the index of its thread's runc container in the list, -1 outside any, then
     -2 for "no thread"; the container ids)."""
-    def make() -> tuple[np.ndarray, list[str]]:
-        cids: list[str] = []
-        index: dict[str, int] = {}
-        codes = []
-        for c in _snapshot_containers(side):
-            if c is None:
-                codes.append(-1)
-                continue
-            j = index.get(c[0])
-            if j is None:
-                j = index[c[0]] = len(cids)
-                cids.append(c[0])
-            codes.append(j)
+    def make() -> tuple[np.ndarray, _Cids]:
+        cids = _Cids()
+        codes = [-1 if c is None else cids.add(c) for c in _snapshot_containers(side)]
         return np.array(codes + [-2], dtype=np.int64), cids
     return base.memo("containers", make)
 
@@ -824,23 +861,28 @@ def _row_containers(base: _Base, side, summ: _Summary, rows: np.ndarray) -> tupl
     return cont, table, cids
 
 
-def _named_container(summ: _Summary, cids: list):
-    """container.name of (container code, container table index): None for a missing thread (-2),
-    'host' outside containers, the name once a container event named it."""
+def _named_container(summ: _Summary, cids: list, attr: str = "name"):
+    """container.name (type, image) of (container code, container table index), as state.fields has
+    them: None for a missing thread (-2); outside containers (-1) 'host' (no image); in one, what
+    the container events said (the name, the image; the engine, else the one of its cgroups)."""
     def name(c: int, k: int) -> str | None:
         if c < 0:
-            return None if c == -2 else "host"
+            return None if c == -2 or attr == "image" else "host"
         info = summ.tables[k].get(cids[c])
-        return info.name if info is not None and info.name else None
+        if attr == "type":
+            return CONTAINER_TYPES.get(info.type if info is not None else cids.engines[c], "unknown")
+        v = None if info is None else info.name if attr == "name" else info.image
+        return v or None
     return name
 
 
-def _container_name(base: _Base, side, df, summ: _Summary, rows: np.ndarray) -> _Vals:
-    """container.name: 'host' outside containers, the container's name once a container event named it."""
+def _container_name(base: _Base, side, df, summ: _Summary, rows: np.ndarray, attr: str = "name") -> _Vals:
+    """container.name: 'host' outside containers, the container's name once a container event named it
+    (container.type, container.image: ``attr``)."""
     cont, table, cids = _row_containers(base, side, summ, rows)
     if not (cont >= 0).any():
-        return _host(cont)
-    return _tuples([cont, table], _named_container(summ, cids), True)
+        return _host(cont) if attr != "image" else _Vals(np.full(len(cont), -1), np.zeros(len(cont), dtype=bool), [])
+    return _tuples([cont, table], _named_container(summ, cids, attr), True)
 
 
 def _container_id(base: _Base, side, df, summ: _Summary, rows: np.ndarray) -> _Vals:
@@ -1036,6 +1078,8 @@ _DERIVED: dict[str, Callable] = {
     "syscall.type": _syscall_type,
     "proc.exeline": lambda base, side, df, summ, rows: _by_snapshot(base.tsnap, base.exelines, rows),
     "container.name": _container_name,
+    "container.type": lambda base, side, df, summ, rows: _container_name(base, side, df, summ, rows, "type"),
+    "container.image": lambda base, side, df, summ, rows: _container_name(base, side, df, summ, rows, "image"),
     "container.id": _container_id,
     "fd.containername": lambda base, side, df, summ, rows: _prefixed(
         base, side, summ, rows, _field(base, side, df, summ, "fd.name", rows)),
@@ -1058,8 +1102,11 @@ _DERIVED: dict[str, Callable] = {
     "evt.count.error.net": lambda base, side, df, summ, rows: _errors(base, side, df, "net", rows),
     "evt.count.error.memory": lambda base, side, df, summ, rows: _errors(base, side, df, "memory", rows),
     "evt.count.error.other": lambda base, side, df, summ, rows: _errors(base, side, df, "other", rows),
-    "thread.pfmajor": lambda base, side, df, summ, rows: _memory_rows(base, side, df, summ, "thread.pfmajor", rows),
-    "thread.pfminor": lambda base, side, df, summ, rows: _memory_rows(base, side, df, summ, "thread.pfminor", rows),
+    **{name: (lambda base, side, df, summ, rows, name=name: _memory_rows(base, side, df, summ, name, rows))
+       for name in _MEMORY_FIELDS},
+    "proc.nthreads": lambda base, side, df, summ, rows: _nthreads_rows(base, side, df, summ, rows),
+    "evt.count.procinfo": lambda base, side, df, summ, rows: _no_procinfo(base, rows),
+    "evt.count.threadinfo": lambda base, side, df, summ, rows: _no_procinfo(base, rows),
     "fd.lip": _local_remote(True, True),
     "fd.rip": _local_remote(False, True),
     "fd.lport": _local_remote(True, False),
@@ -1081,7 +1128,7 @@ def _field(base: _Base, side, df: pd.DataFrame, summ: _Summary, name: str, rows:
         vals, _ = _int_vals(base, df, "evt.rawtime")
         return _evt_time(vals[rows])
     if name == "proc.ppid" and not base.legacy:
-        raise _Fallback("proc.ppid of current captures needs the thread table")
+        return _ppid_rows(base, side, df, summ, rows)
     if name in df.columns and name in _FRAME_FILTER_COLUMNS | {"proc.ppid"}:
         if isinstance(df[name].dtype, pd.CategoricalDtype):
             codes, labels = _cat_vals(base, df, name)
@@ -1128,6 +1175,14 @@ _FILE_FDS = (md.FD_FILE, md.FD_FILE_V2, md.FD_DIRECTORY)
 _SOCKET_FDS = _NET_FDS + (md.FD_UNIX_SOCK,)
 _OPENS = frozenset({"open", "creat", "openat", "openat2"})
 _NET_CREATORS = frozenset({"accept", "accept4", "connect"})
+
+
+def _no_procinfo(base: _Base, rows: np.ndarray) -> _Vals:
+    """evt.count.procinfo/threadinfo of rows: procinfo events only (hidden ones, see
+    _with_hidden_threads); missing in 0.29.3, 0 in current libs."""
+    if (base.etype == PROCINFO_E).any():
+        raise _Fallback("procinfo events among the rows")
+    return _Vals(np.zeros(len(rows), dtype=np.int64), np.full(len(rows), not base.legacy))
 
 
 def _no_cpu(base: _Base, rows: np.ndarray) -> _Vals:
@@ -1328,6 +1383,13 @@ def _not_yet(base: _Base, side, df: pd.DataFrame, snaps: list, start: list, tid:
     return np.isnan(got) | (got > key)
 
 
+def _known_objects(th: _Threads) -> np.ndarray:
+    """The thread object each hidden event saw (-1: no thread); falls back where the rows do not tell."""
+    if (th.hobj[th.hsnap >= 0] < 0).any():
+        raise _Fallback("a hidden event whose thread object the rows do not tell")
+    return th.hobj
+
+
 def _with_hidden_threads(base: _Base, side, df: pd.DataFrame, summ: _Summary, fields: list[str],
                          vals: list[_Vals], at: np.ndarray, keep: np.ndarray | None = None) -> list[_Vals]:
     """The kept rows' values with the hidden events views see merged in, in file order (``at``: the
@@ -1340,6 +1402,12 @@ def _with_hidden_threads(base: _Base, side, df: pd.DataFrame, summ: _Summary, fi
     hs = th.hsnap
     nh = len(seen)
     hid = side.hidden
+
+    def hkeys() -> np.ndarray:
+        return _hidden_keys(base, side, df)[seen]
+
+    def hpids() -> np.ndarray:
+        return np.array(i64([t[_T["pid"]] for t in th.snaps] + [0]), dtype=np.int64)[hs]
     out = []
     for name, v in zip(fields, vals, strict=True):
         if name == "thread.tid":
@@ -1353,8 +1421,10 @@ def _with_hidden_threads(base: _Base, side, df: pd.DataFrame, summ: _Summary, fi
             h = _by_snapshot_int(hs, per, np.arange(nh))
         elif name == "proc.exeline":
             h = _by_snapshot(hs, [t[_T["exe"]] + " " + t[_T["args"]] for t in th.snaps], np.arange(nh))
-        elif name == "container.name":
-            h = _hidden_container_name(base, side, summ, th)
+        elif name in ("container.name", "container.type", "container.image"):
+            h = _hidden_container_name(base, side, summ, th, name.split(".")[1])
+        elif name == "container.id":
+            h = _hidden_container_id(base, side, summ, th)
         elif name in _BUFLEN:
             if types.fd_type_flags[st].any():
                 raise _Fallback("fd-related hidden events")
@@ -1366,11 +1436,24 @@ def _with_hidden_threads(base: _Base, side, df: pd.DataFrame, summ: _Summary, fi
         elif name in CPU_FIELDS:
             h = _hidden_cpu(base, side, summ, th, name, keep)
         elif name in _MEMORY_FIELDS:
-            if (th.hobj[hs >= 0] < 0).any():
-                raise _Fallback("a hidden event whose thread object the rows do not tell")
-            mem = _memory(base, side, df, summ)
             seen_b = np.asarray(side.hidden.before[seen], dtype=np.int64)
-            h = _Vals(mem.at(name, th.hobj, 2 * seen_b), hs >= 0)
+            h = _Vals(_memory_values(base, side, df, summ, name, _known_objects(th), 2 * seen_b, hkeys()), hs >= 0)
+        elif name == "user.name":
+            h = _by_snapshot(hs, [t[_T["user"]] for t in th.snaps], np.arange(nh))
+        elif name == "proc.ppid" and base.legacy:
+            h = _by_snapshot_int(hs, [t[_T["ppid"]] for t in th.snaps], np.arange(nh))
+        elif name == "proc.ppid":
+            v, ok = _table_log(base, side).ppid(_known_objects(th), hpids(), hkeys())
+            h = _Vals(v, ok & (hs >= 0))
+        elif name == "proc.nthreads":
+            h = _Vals(_table_log(base, side).nthreads(hpids(), hkeys()), hs >= 0)
+        elif name in ("evt.count.procinfo", "evt.count.threadinfo"):
+            pi = st == PROCINFO_E
+            if name == "evt.count.procinfo":
+                pi &= hs >= 0
+                if pi.any():
+                    pi[pi] = _table_log(base, side).is_main(_known_objects(th)[pi], hkeys()[pi])
+            h = _Vals(pi.astype(np.int64), pi | (not base.legacy))
         else:
             raise _Fallback(f"field {name} of hidden events")
         if keep is not None:
@@ -1463,8 +1546,6 @@ def _hidden_cpu(base: _Base, side, summ: _Summary, th: _Threads, name: str,
     return (base.memo("hidden cpu", make) if keep is None else make())[name]
 
 
-# the memory and page-fault fields derived here -> the ThreadMemory attribute they read
-_MEMORY_FIELDS = {"thread.pfmajor": "pfmajor", "thread.pfminor": "pfminor"}
 _MEM_ATTRS = ("pfmajor", "pfminor", "vmsize_kb", "vmrss_kb")
 _VM_EXIT_NAMES = frozenset({"brk", "mmap", "mmap2", "munmap"})       # tracking._VM_EXITS
 
@@ -1484,7 +1565,7 @@ class _Memory:
             self.sorted[attr] = (comp[order], ob[order], val[order])
 
     def at(self, field: str, objects: np.ndarray, keys: np.ndarray) -> np.ndarray:
-        comp, ob, val = self.sorted[_MEMORY_FIELDS[field]]
+        comp, ob, val = self.sorted[_MEMORY_FIELDS[field][0]]
         out = np.zeros(len(objects), dtype=np.int64)
         if not len(comp):
             return out
@@ -1557,13 +1638,18 @@ def _memory(base: _Base, side, df, summ: _Summary) -> _Memory:
         vm = vm[nparams[vm] >= 4]
         for attr, k in (("vmsize_kb", 1), ("vmrss_kb", 2)):
             put(attr, tobj[vm], 2 * vm + 1, ints(vm, k))
-        # switch: ViewState._track_switch (the main thread's vm counters: not derived)
+        # switch: ViewState._track_switch (the thread's page faults; its main thread's vm counters)
         sw = np.flatnonzero((base.etype == SCHEDSWITCH_6_E) & (tobj >= 0))
         sw = sw[nparams[sw] >= 6]
         for attr, k in (("pfmajor", 1), ("pfminor", 2)):
             put(attr, tobj[sw], 2 * sw + 1, ints(sw, k))
         if len(sw):
-            parts["vmsize_kb"] = parts["vmrss_kb"] = None      # (set on the main thread: not known here)
+            log = _table_log(base, side)
+            keys = _row_keys(base, df)[sw]
+            main = log.main_object(tobj[sw], _snapshot_ints(base, "pid")[base.tsnap[sw]], keys)
+            has = main >= 0
+            for attr, k in (("vmsize_kb", 3), ("vmrss_kb", 4)):
+                put(attr, main[has], 2 * sw[has] + 1, ints(sw[has], k))
         updates = {}
         for attr, got in parts.items():
             if got is None:
@@ -1583,26 +1669,182 @@ def _memory_rows(base: _Base, side, df, summ: _Summary, name: str, rows: np.ndar
     if obj is None:
         raise _Fallback("the side data does not tell the thread objects")
     ob = np.asarray(obj.tobj, dtype=np.int64)[rows]
-    return _Vals(_memory(base, side, df, summ).at(name, ob, 2 * rows + 1), ob >= 0)
+    return _Vals(_memory_values(base, side, df, summ, name, ob, 2 * rows + 1, _row_keys(base, df)[rows]), ob >= 0)
 
 
-def _hidden_container_name(base: _Base, side, summ: _Summary, th: _Threads) -> _Vals:
+def _memory_values(base: _Base, side, df, summ: _Summary, name: str, objects: np.ndarray, mkeys: np.ndarray,
+                   kkeys: np.ndarray) -> np.ndarray:
+    """views.fields._memory for thread objects at _Memory keys ``mkeys`` (the same moments as the
+    table-log keys ``kkeys``): the object's counter times the scale, 0 for a thread that is not its
+    process's main one when only a main thread has it."""
+    _, scale, main_only = _MEMORY_FIELDS[name]
+    vals = _memory(base, side, df, summ).at(name, objects, mkeys) * scale
+    if main_only:
+        vals = np.where(_table_log(base, side).is_main(objects, kkeys), vals, 0)
+    return vals
+
+
+# -- the thread table over time (Side.objects.table) ---------------------------------------------------
+class _TableLog:
+    """The thread table the load's pass kept, over the file, from its changes (replay.TABLE_LOG): which
+    object holds a tid, what an object's pid, ptid and main-ness were, how many threads a process had,
+    at a key (2k for the kept event k, evt.num - 1: after that event's own changes)."""
+
+    def __init__(self, log: dict):
+        key, op, obj = (np.asarray(log[k], dtype=np.int64) for k in ("key", "op", "obj"))
+        tid, pid, ptid = (np.asarray(log[k], dtype=np.int64) for k in ("tid", "pid", "ptid"))
+        counted, main = (np.asarray(log[k], dtype=bool) for k in ("counted", "main"))
+        seq = np.arange(len(key))
+        self.span = int(key.max()) + 3 if len(key) else 2
+        self.key = key
+        self.by_tid = self._index(tid, key, seq, op=op, obj=obj)
+        self.by_obj = self._index(obj, key, seq, op=op, pid=pid, ptid=ptid, main=main)
+        c = counted
+        self.by_pid = self._index(pid[c], key[c], seq[c], count=op[c])
+        # running count per pid (the index is sorted by pid, then key)
+        g = self.by_pid
+        cnt = g["count"]
+        cum = np.cumsum(cnt)
+        start = np.r_[True, g["rank_sorted"][1:] != g["rank_sorted"][:-1]] if len(cnt) else np.zeros(0, dtype=bool)
+        first = np.maximum.accumulate(np.where(start, np.arange(len(cnt)), 0)) if len(cnt) else cnt
+        g["count"] = cum - np.where(first > 0, cum[first - 1], 0) if len(cnt) else cnt
+
+    def _index(self, group: np.ndarray, key: np.ndarray, seq: np.ndarray, **cols) -> dict:
+        """Entries sorted by (group, key, order of the log), with a dense rank of the group."""
+        uniq, rank = np.unique(group, return_inverse=True)
+        order = np.lexsort((seq, key, rank))
+        out = {k: v[order] for k, v in cols.items()}
+        out["uniq"] = uniq
+        out["rank_sorted"] = rank[order]
+        out["comp"] = rank[order] * self.span + (key[order] + 1)
+        return out
+
+    def _last(self, idx: dict, group: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per (group, key): the index of the group's last entry at or before the key, and whether any."""
+        group = np.asarray(group, dtype=np.int64)
+        uniq = idx["uniq"]
+        if not len(uniq):
+            return np.zeros(len(group), dtype=np.int64), np.zeros(len(group), dtype=bool)
+        r = np.clip(np.searchsorted(uniq, group), 0, len(uniq) - 1)
+        known = uniq[r] == group
+        k = np.minimum(np.asarray(keys, dtype=np.int64), self.span - 2)
+        j = np.searchsorted(idx["comp"], r * self.span + (k + 1), side="right") - 1
+        jc = np.clip(j, 0, None)
+        hit = known & (j >= 0) & (idx["rank_sorted"][jc] == r)
+        return jc, hit
+
+    def holder(self, tids: np.ndarray, keys: np.ndarray) -> np.ndarray:
+        """The object holding each tid in the table at each key (-1: none)."""
+        j, hit = self._last(self.by_tid, tids, keys)
+        return np.where(hit & (_take(self.by_tid["op"], j) > 0), _take(self.by_tid["obj"], j), -1)
+
+    def attr(self, name: str, objects: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """An object's pid, ptid or main-ness at each key, from its last change (valid: the object is known)."""
+        j, hit = self._last(self.by_obj, objects, keys)
+        return _take(self.by_obj[name], j), hit & (np.asarray(objects) >= 0)
+
+    def is_main(self, objects: np.ndarray, keys: np.ndarray) -> np.ndarray:
+        """ThreadInfo.is_main of each object at each key."""
+        v, ok = self.attr("main", objects, keys)
+        if not ok[np.asarray(objects) >= 0].all():
+            raise _Fallback("a thread object the table log does not know")
+        return v & ok
+
+    def main_object(self, objects: np.ndarray, pids: np.ndarray, keys: np.ndarray) -> np.ndarray:
+        """The main thread of each object's process at each key: the object itself when it is one, else
+        the holder of its pid's tid (-1: none)."""
+        return np.where(self.is_main(objects, keys), objects, self.holder(pids, keys))
+
+    def nthreads(self, pids: np.ndarray, keys: np.ndarray) -> np.ndarray:
+        """ViewState.nthreads for threads of processes ``pids`` at each key: the counted threads + 1."""
+        j, hit = self._last(self.by_pid, pids, keys)
+        return np.where(hit, _take(self.by_pid["count"], j), 0) + 1
+
+    def ppid(self, objects: np.ndarray, pids: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """views.fields._ppid of current captures: the pid of the main thread of the parent of the
+        thread's main thread, when all of them are in the table (values, valid)."""
+        main = self.main_object(objects, pids, keys)
+        has = main >= 0
+        mptid, _ = self.attr("ptid", main, keys)
+        parent = np.where(has, self.holder(mptid, keys), -1)
+        has &= parent >= 0
+        ppid_, _ = self.attr("pid", parent, keys)
+        pmain = np.where(has, self.main_object(parent, ppid_, keys), -1) if has.any() else np.full(len(has), -1)
+        has &= pmain >= 0
+        out, _ = self.attr("pid", pmain, keys)
+        return np.where(has, out, 0), has
+
+
+def _take(arr: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """arr[j], zeros when arr is empty (no entry to find: every lookup missed)."""
+    return arr[j] if len(arr) else np.zeros(len(j), dtype=arr.dtype)
+
+
+def _table_log(base: _Base, side) -> _TableLog:
+    """The capture's _TableLog (falls back when the load did not record the table's changes)."""
+    def make() -> _TableLog:
+        obj = getattr(side, "objects", None)
+        log = getattr(obj, "table", None) if obj is not None else None
+        if not log:
+            raise _Fallback("the side data does not hold the thread table's changes")
+        return _TableLog(log)
+    return base.memo("table log", make)
+
+
+def _row_keys(base: _Base, df) -> np.ndarray:
+    """The table-log key of each row (2 (evt.num - 1))."""
+    def make():
+        num, _ = _int_vals(base, df, "evt.num")
+        return 2 * (num - 1)
+    return base.memo("row keys", make)
+
+
+def _hidden_keys(base: _Base, side, df) -> np.ndarray:
+    """The table-log key of each hidden event: its place among the kept events, from the rows before it
+    (``before``) and its rank among the hidden events between the same two rows."""
+    def make():
+        before = np.asarray(side.hidden.before, dtype=np.int64)
+        rk = _row_keys(base, df)
+        prev = np.where(before > 0, rk[np.maximum(before - 1, 0)] // 2 if len(rk) else 0, -1)
+        first = np.searchsorted(before, before, side="left")
+        return 2 * (prev + 1 + np.arange(len(before)) - first)
+    return base.memo("hidden keys", make)
+
+
+_EOF_KEY = 2 ** 61      # the table-log key of the end-of-file events (after every event)
+
+
+def _snapshot_ints(base: _Base, name: str) -> np.ndarray:
+    """One integer of every thread snapshot (then 0 for index -1: no thread)."""
+    def make():
+        return np.array(i64([t[_T[name]] for t in base.thread_rows] + [0]), dtype=np.int64)
+    return base.memo(f"snapshot {name}", make)
+
+
+def _nthreads_rows(base: _Base, side, df, summ: _Summary, rows: np.ndarray) -> _Vals:
+    """proc.nthreads of rows: the thread count of the row's process when the getter ran (no thread: missing)."""
+    ts = base.tsnap[rows]
+    pid = _snapshot_ints(base, "pid")[ts]
+    return _Vals(_table_log(base, side).nthreads(pid, _row_keys(base, df)[rows]), ts >= 0)
+
+
+def _ppid_rows(base: _Base, side, df, summ: _Summary, rows: np.ndarray) -> _Vals:
+    """proc.ppid of rows of a current capture (views.fields._ppid, from the table log)."""
+    obj = getattr(side, "objects", None)
+    if obj is None:
+        raise _Fallback("the side data does not tell the thread objects")
+    ob = np.asarray(obj.tobj, dtype=np.int64)[rows]
+    pid = _snapshot_ints(base, "pid")[base.tsnap[rows]]
+    v, ok = _table_log(base, side).ppid(ob, pid, _row_keys(base, df)[rows])
+    return _Vals(v, ok & (ob >= 0))
+
+
+def _hidden_container_name(base: _Base, side, summ: _Summary, th: _Threads, attr: str = "name") -> _Vals:
     """container.name of the hidden events views see: of the thread each saw, with the container table
     as it stood there."""
     codes, cids = _containers(base, side, summ)
-    cids = list(cids)
-    where = {c: i for i, c in enumerate(cids)}
-    ext = []
-    for t in th.snaps[len(base.thread_rows):]:
-        c = t[_T["runc"]]
-        if c is None:
-            ext.append(-1)
-            continue
-        j = where.get(c[0])
-        if j is None:
-            j = where[c[0]] = len(cids)
-            cids.append(c[0])
-        ext.append(j)
+    cids = cids.copy()
+    ext = [-1 if t[_T["runc"]] is None else cids.add(t[_T["runc"]]) for t in th.snaps[len(base.thread_rows):]]
     per = np.concatenate([codes[:-1], np.array(ext, dtype=np.int64), [-2]])
     hs = th.hsnap
     cont = per[np.where(hs >= 0, hs, -1)]
@@ -1617,8 +1859,8 @@ def _hidden_container_name(base: _Base, side, summ: _Summary, th: _Threads) -> _
         hid_c = np.cumsum(np.concatenate([[0], base.types.container[het]]))
         table = rows_c[np.asarray(hid.before, dtype=np.int64)[seen]] + hid_c[seen]
     if not (cont >= 0).any():
-        return _host(cont)
-    return _tuples([cont, table], _named_container(summ, cids), True)
+        return _host(cont) if attr != "image" else _Vals(np.full(len(cont), -1), np.zeros(len(cont), dtype=bool), [])
+    return _tuples([cont, table], _named_container(summ, cids, attr), True)
 
 
 def _hidden_container_id(base: _Base, side, summ: _Summary, th: _Threads) -> _Vals:
