@@ -1397,18 +1397,24 @@ def _with_hidden_threads(base: _Base, side, df: pd.DataFrame, summ: _Summary, fi
     and a user filter where ``keep`` (per hidden event) says so."""
     th = _hidden_threads(base, side, df, summ)
     types = base.types
-    seen = summ.seen
-    st = summ.seen_types
-    hs = th.hsnap
-    nh = len(seen)
+    idx = np.arange(len(summ.seen)) if keep is None else np.flatnonzero(keep)   # the hidden events shown
+    seen = summ.seen[idx]
+    st = summ.seen_types[idx]
+    hs = th.hsnap[idx]
+    nh = len(idx)
     hid = side.hidden
+    snaps = np.arange(nh)       # (the snapshot getters' ``rows``: hs is already narrowed)
 
     def hkeys() -> np.ndarray:
         return _hidden_keys(base, side, df)[seen]
 
     def hpids() -> np.ndarray:
         return np.array(i64([t[_T["pid"]] for t in th.snaps] + [0]), dtype=np.int64)[hs]
+
+    def objects() -> np.ndarray:
+        return _known_objects(th)[idx]
     out = []
+    plan = _Spread(len(vals[0].values) if vals else 0, at[idx])
     for name, v in zip(fields, vals, strict=True):
         if name == "thread.tid":
             h = _Vals(np.asarray(hid.tid[seen]).astype(np.int64), np.ones(nh, dtype=bool))
@@ -1418,13 +1424,13 @@ def _with_hidden_threads(base: _Base, side, df: pd.DataFrame, summ: _Summary, fi
             key = _T[{"proc.pid": "pid", "proc.vpid": "vpid", "thread.vtid": "vtid"}[name]]
             per = [t[key] if name == "proc.pid" or t[key] != -1 else None for t in th.snaps]
             per = [None if x is None else i64([x])[0] for x in per]
-            h = _by_snapshot_int(hs, per, np.arange(nh))
+            h = _by_snapshot_int(hs, per, snaps)
         elif name == "proc.exeline":
-            h = _by_snapshot(hs, [t[_T["exe"]] + " " + t[_T["args"]] for t in th.snaps], np.arange(nh))
-        elif name in ("container.name", "container.type", "container.image"):
-            h = _hidden_container_name(base, side, summ, th, name.split(".")[1])
-        elif name == "container.id":
-            h = _hidden_container_id(base, side, summ, th)
+            h = _by_snapshot(hs, [t[_T["exe"]] + " " + t[_T["args"]] for t in th.snaps], snaps)
+        elif name in ("container.name", "container.type", "container.image", "container.id"):
+            got = _hidden_container_id(base, side, summ, th) if name == "container.id" else \
+                _hidden_container_name(base, side, summ, th, name.split(".")[1])
+            h = _Vals(got.values[idx], got.valid[idx], got.labels)
         elif name in _BUFLEN:
             if types.fd_type_flags[st].any():
                 raise _Fallback("fd-related hidden events")
@@ -1434,17 +1440,18 @@ def _with_hidden_threads(base: _Base, side, df: pd.DataFrame, summ: _Summary, fi
                 raise _Fallback("hidden events with a result")
             h = _Vals(np.zeros(nh, dtype=np.int64), np.zeros(nh, dtype=bool))
         elif name in CPU_FIELDS:
-            h = _hidden_cpu(base, side, summ, th, name, keep)
+            got = _hidden_cpu(base, side, summ, th, name, keep)
+            h = _Vals(got.values[idx], got.valid[idx])
         elif name in _MEMORY_FIELDS:
-            seen_b = np.asarray(side.hidden.before[seen], dtype=np.int64)
-            h = _Vals(_memory_values(base, side, df, summ, name, _known_objects(th), 2 * seen_b, hkeys()), hs >= 0)
+            seen_b = np.asarray(hid.before[seen], dtype=np.int64)
+            h = _Vals(_memory_values(base, side, df, summ, name, objects(), 2 * seen_b, hkeys()), hs >= 0)
         elif name == "user.name":
-            h = _by_snapshot(hs, [t[_T["user"]] for t in th.snaps], np.arange(nh))
+            h = _by_snapshot(hs, [t[_T["user"]] for t in th.snaps], snaps)
         elif name == "proc.ppid" and base.legacy:
-            h = _by_snapshot_int(hs, [t[_T["ppid"]] for t in th.snaps], np.arange(nh))
+            h = _by_snapshot_int(hs, [t[_T["ppid"]] for t in th.snaps], snaps)
         elif name == "proc.ppid":
-            v, ok = _table_log(base, side).ppid(_known_objects(th), hpids(), hkeys())
-            h = _Vals(v, ok & (hs >= 0))
+            pv, pok = _table_log(base, side).ppid(objects(), hpids(), hkeys())
+            h = _Vals(pv, pok & (hs >= 0))
         elif name == "proc.nthreads":
             h = _Vals(_table_log(base, side).nthreads(hpids(), hkeys()), hs >= 0)
         elif name in ("evt.count.procinfo", "evt.count.threadinfo"):
@@ -1452,13 +1459,11 @@ def _with_hidden_threads(base: _Base, side, df: pd.DataFrame, summ: _Summary, fi
             if name == "evt.count.procinfo":
                 pi &= hs >= 0
                 if pi.any():
-                    pi[pi] = _table_log(base, side).is_main(_known_objects(th)[pi], hkeys()[pi])
+                    pi[pi] = _table_log(base, side).is_main(objects()[pi], hkeys()[pi])
             h = _Vals(pi.astype(np.int64), pi | (not base.legacy))
         else:
             raise _Fallback(f"field {name} of hidden events")
-        if keep is not None:
-            h = _Vals(h.values[keep], h.valid[keep], h.labels)
-        out.append(_insert(v, at if keep is None else at[keep], h))
+        out.append(_insert(v, plan, h))
     return out
 
 
@@ -1842,6 +1847,10 @@ def _ppid_rows(base: _Base, side, df, summ: _Summary, rows: np.ndarray) -> _Vals
 def _hidden_container_name(base: _Base, side, summ: _Summary, th: _Threads, attr: str = "name") -> _Vals:
     """container.name of the hidden events views see: of the thread each saw, with the container table
     as it stood there."""
+    return base.memo(f"hidden container {attr}", lambda: _hidden_container_attr(base, side, summ, th, attr))
+
+
+def _hidden_container_attr(base: _Base, side, summ: _Summary, th: _Threads, attr: str) -> _Vals:
     codes, cids = _containers(base, side, summ)
     cids = cids.copy()
     ext = [-1 if t[_T["runc"]] is None else cids.add(t[_T["runc"]]) for t in th.snaps[len(base.thread_rows):]]
@@ -1869,15 +1878,29 @@ def _hidden_container_id(base: _Base, side, summ: _Summary, th: _Threads) -> _Va
     return _by_snapshot(th.hsnap, per, np.arange(len(th.hsnap)))
 
 
-def _insert(v: _Vals, at: np.ndarray, h: _Vals) -> _Vals:
-    """``v`` with the values ``h`` inserted before positions ``at`` (np.insert), labels merged."""
+class _Spread:
+    """Where np.insert(values, at, inserted) puts each element, computed once for all the columns:
+    ``at`` (sorted) are positions among ``n`` values."""
+
+    def __init__(self, n: int, at: np.ndarray):
+        at = np.asarray(at, dtype=np.int64)
+        self.size = n + len(at)
+        self.ins = at + np.arange(len(at))
+        self.old = np.arange(n) + np.searchsorted(at, np.arange(n), side="right")
+
+    def put(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        out = np.empty(self.size, dtype=np.result_type(a.dtype, b.dtype))
+        out[self.old] = a
+        out[self.ins] = b
+        return out
+
+
+def _insert(v: _Vals, plan: _Spread, h: _Vals) -> _Vals:
+    """``v`` with the values ``h`` inserted where ``plan`` says (np.insert), labels merged."""
     if (v.labels is None) != (h.labels is None):
         raise _Fallback("text and numbers in one column")
     if v.labels is None:
-        vals = v.values
-        if h.values.dtype != vals.dtype:
-            vals = vals.astype(np.result_type(vals.dtype, h.values.dtype))
-        return _Vals(np.insert(vals, at, h.values.astype(vals.dtype)), np.insert(v.valid, at, h.valid))
+        return _Vals(plan.put(v.values, h.values), plan.put(v.valid, h.valid))
     labels = list(v.labels)
     index = {x: i for i, x in enumerate(labels)}
     remap = np.empty(len(h.labels) + 1, dtype=np.int64)
@@ -1889,7 +1912,7 @@ def _insert(v: _Vals, at: np.ndarray, h: _Vals) -> _Vals:
         remap[i] = j
     remap[-1] = -1
     codes = remap[np.where(h.valid, h.values, -1)]
-    return _Vals(np.insert(v.values, at, codes), np.insert(v.valid, at, h.valid), labels)
+    return _Vals(plan.put(v.values, codes), plan.put(v.valid, h.valid), labels)
 
 
 # -- rows ------------------------------------------------------------------------------------------------
