@@ -1316,7 +1316,7 @@ def _hidden_threads(base: _Base, side, df: pd.DataFrame, summ: _Summary) -> _Thr
         qtid = np.asarray(hid.tid[q]).astype(np.int64)
         add(qtid, 4 * np.asarray(hid.before[q], dtype=np.int64), 2, np.arange(len(q)))
         tid_a, key_a, kind_a, snap_a, obj_a = (np.concatenate(x) for x in (tids, keys, kinds, snap, objs))
-        order = np.lexsort((key_a, tid_a))
+        order = _by_group_then_key(tid_a, key_a)
         tid_a, key_a, kind_a, snap_a, obj_a = tid_a[order], key_a[order], kind_a[order], snap_a[order], obj_a[order]
         m = len(tid_a)
         pos = np.arange(m)
@@ -1355,6 +1355,16 @@ def _hidden_threads(base: _Base, side, df: pd.DataFrame, summ: _Summary) -> _Thr
         hobj[asks] = hobj_q
         return _Threads(hsnap, snaps, one, hobj)
     return base.memo("hidden threads", make)
+
+
+def _by_group_then_key(group: np.ndarray, key: np.ndarray) -> np.ndarray:
+    """np.lexsort((key, group)) but for the order of the groups (first-met order instead of sorted):
+    a stable sort by key (the inputs are a few key-sorted runs), then a stable sort by group code
+    (a radix sort for small codes), which also leaves each group's elements in increasing positions."""
+    by_key = np.argsort(key, kind="stable")
+    codes = pd.factorize(group)[0]
+    codes = codes.astype(np.uint16 if codes.max(initial=0) < 1 << 16 else np.int64)
+    return by_key[np.argsort(codes[by_key], kind="stable")]
 
 
 def _not_yet(base: _Base, side, df: pd.DataFrame, snaps: list, start: list, tid: np.ndarray,
