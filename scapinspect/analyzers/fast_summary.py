@@ -32,7 +32,7 @@ import heapq
 import weakref
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import numpy as np
 import pandas as pd
@@ -157,17 +157,21 @@ class _Part:
     def __init__(self, framed) -> None:
         self.f = framed
         self._last: tuple | None = None
-        self.v = getattr(framed, "_v", None)
-        evoff = getattr(framed, "evoff", None)
-        if self.v is not None and evoff is not None:
-            ev = np.asarray(evoff, dtype=np.int64)
-            self.etype = self.v["u16"][ev + 20].astype(np.int64)
-            self.ts = self.v["u64"][ev].astype(np.int64)
-            self.tid = self.v["u64"][ev + 8]
-        else:                               # whatever the Side offers
-            self.etype = np.asarray(framed.etype).astype(np.int64)
-            self.ts = np.asarray(framed.ts).astype(np.int64)
-            self.tid = np.asarray(framed.tid)
+        self.v = getattr(framed, "_v", None) if getattr(framed, "evoff", None) is not None else None
+
+    # the Side's own header fields (read from the mapped capture once, shared with the other analyses),
+    # each read when first asked for: the rows' times and threads are in the frame already
+    @cached_property
+    def etype(self) -> np.ndarray:
+        return np.asarray(self.f.etype).astype(np.int64)
+
+    @cached_property
+    def ts(self) -> np.ndarray:
+        return np.asarray(self.f.ts).astype(np.int64)
+
+    @cached_property
+    def tid(self) -> np.ndarray:
+        return np.asarray(self.f.tid)
 
     def params(self, idx: np.ndarray):
         """(Params, positions in it) for events ``idx`` (the framing of the last ``idx`` asked about
@@ -207,16 +211,13 @@ class _Part:
             if len(m):
                 vals[m] = v[("i" if signed else "u") + name][pos[m]].astype(np.int64)
         usual = np.isin(width, (1, 2, 4)) | (width >= 8)
-        for i, (x, ok) in enumerate(zip(vals.tolist(), usual.tolist(), strict=True)):
-            if ok:
-                out[i] = x
-        odd = np.flatnonzero(~usual & (width > 0))
-        if len(odd):
-            u8 = v["u8"]
-            for i in odd.tolist():
-                out[i] = as_int(u8[pos[i]:pos[i] + width[i]].tobytes(), signed)
+        out = vals.tolist()
         if not signed:      # u64 values above 2**63 as p_int gives them
-            out = [x + _U64 if x is not None and x < 0 else x for x in out]
+            for i in np.flatnonzero(usual & (vals < 0)).tolist():
+                out[i] += _U64
+        u8 = v["u8"]
+        for i in np.flatnonzero(~usual).tolist():      # absent or empty: None; odd widths by as_int
+            out[i] = as_int(u8[pos[i]:pos[i] + width[i]].tobytes(), signed) if width[i] > 0 else None
         return out
 
     def raw(self, idx: np.ndarray, k: np.ndarray | int) -> list[bytes | None]:
@@ -285,6 +286,26 @@ def _head_param_index(name: str) -> np.ndarray:
 def _param_index(compat: str, name: str) -> np.ndarray:
     """Per event type of the profile, the index of parameter ``name`` (-1 when it has none)."""
     return np.array([e.param_index(name) for e in profile(compat).table.events], dtype=np.int64)
+
+
+def _span(idx: np.ndarray) -> slice | np.ndarray:
+    """Sorted distinct positions ``idx`` as a slice when they are consecutive (indexing with it takes a
+    view instead of copying: the rows the collector sees are most often all of them), else ``idx``."""
+    if not len(idx):
+        return slice(0, 0)
+    lo, hi = int(idx[0]), int(idx[-1])
+    return slice(lo, hi + 1) if hi - lo + 1 == len(idx) else idx
+
+
+def _unique_small(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(key, return_inverse=True)`` for ints >= -1, by a table over their range when it is
+    not much larger than ``key`` (no sort)."""
+    if not len(key) or int(key.max()) + 2 > 4 * len(key) + 4096:
+        return np.unique(key, return_inverse=True)
+    present = np.zeros(int(key.max()) + 2, dtype=bool)
+    present[key + 1] = True
+    rank = np.cumsum(present) - 1
+    return np.flatnonzero(present) - 1, rank[key + 1]
 
 
 def _str(raw: bytes | None) -> str | None:
@@ -499,6 +520,7 @@ class _Build:
             rows[sel[:k]] = False
         self.drows = np.flatnonzero(rows)
         self.dhid = np.flatnonzero(hid)
+        self.dr, self.dh = _span(self.drows), _span(self.dhid)
         m = n + nh
         deliv = np.zeros(m, dtype=bool)
         deliv[self.rpos[self.drows]] = True
@@ -572,14 +594,24 @@ class _Build:
                 (self.hid_part, hc, self.hpos, self.hetype), (self.rows_part, rc, self.rpos, self.retype))
                 for p, i, t, raw in zip(pos[idx].tolist(), idx.tolist(), ets[idx].tolist(), part.raw(idx, 0),
                                         strict=True)]
+            items.sort(key=lambda x: x[0])
+            # the events of the first item of each distinct key, read in one go per part
+            firsts: dict = {}
+            for _, part, i, t, raw in items:
+                firsts.setdefault((t, raw), (part, i))
+            read: dict = {}
+            for part in (self.hid_part, self.rows_part):
+                idx = [i for pt, i in firsts.values() if pt is part]
+                read.update(((id(part), i), e) for i, e in zip(idx, part.events(np.array(idx, dtype=np.int64)),
+                                                              strict=True))
             keys: dict = {}
             known: set = set()
             vs = ViewState(et.head(), modern=self.cap.compat != "0.29")
-            for p, part, i, t, raw in sorted(items, key=lambda x: x[0]):
+            for p, part, i, t, raw in items:
                 got = keys.get((t, raw))
                 if got is None:
                     vs.extra.containers.clear()
-                    e = part.events(np.array([i]))[0]
+                    e = read[(id(part), i)]
                     if t == CONTAINER_E:
                         vs._track_container_e(e)
                     else:
@@ -786,19 +818,21 @@ class _Build:
         """Hold the table followed here against the rows: each row with a thread shows the thread its
         tid names, with the pid the table has for it then. Keeps each row's runc container."""
         th = self.th
-        ok = np.flatnonzero(self.side.tsnap >= 0)
+        ok = _span(np.flatnonzero(self.side.tsnap >= 0))
+        tsnap = self.side.tsnap[ok].astype(np.int64)
         log = th.log
-        lpos = np.array([x[0] for x in log], dtype=np.int64) + 1
-        ltid = np.array(i64([x[1] for x in log]), dtype=np.int64)
-        lpid = np.array(i64([x[2] if x[2] is not None else 0 for x in log]), dtype=np.int64)
-        lhas = np.array([x[2] is not None for x in log], dtype=bool)
-        cids = sorted({x[3] for x in log if x[3]})
+        lpos_, ltid_, lpid_, lcid_ = zip(*log, strict=True) if log else ((), (), (), ())
+        lpos = np.array(lpos_, dtype=np.int64) + 1
+        ltid = np.array(i64(ltid_), dtype=np.int64)
+        lhas = np.array([x is not None for x in lpid_], dtype=bool)
+        lpid = np.array(i64([x if x is not None else 0 for x in lpid_]), dtype=np.int64)
+        cids = sorted({x for x in lcid_ if x})
         index = {c: i for i, c in enumerate(cids)}
-        lcid = np.array([index[x[3]] if x[3] else -1 for x in log], dtype=np.int64)
+        lcid = np.array([index[x] if x else -1 for x in lcid_], dtype=np.int64)
         # tids by code: those of the thread snapshots (the rows'), the log's other tids left out
         snap_tid = np.array(i64([t[6] for t in self.side.thread_rows]), dtype=np.int64)
         utid, code_of_snap = np.unique(snap_tid, return_inverse=True)
-        rcode = code_of_snap[self.side.tsnap[ok].astype(np.int64)]
+        rcode = code_of_snap[tsnap]
         k = np.minimum(np.searchsorted(utid, ltid), max(len(utid) - 1, 0))
         lcode = np.where((utid[k] == ltid) if len(utid) else np.zeros(len(ltid), dtype=bool), k, -1)
         if (self.rtid[ok] != utid[rcode]).any():
@@ -812,7 +846,7 @@ class _Build:
         jj = order[np.maximum(j, 0)]
         found = (j >= 0) & (lcode[jj] == rcode) & lhas[jj]
         spid = np.array(i64([t[0] for t in self.side.thread_rows]), dtype=np.int64)
-        if not (found & (lpid[jj] == spid[self.side.tsnap[ok].astype(np.int64)])).all():
+        if not (found & (lpid[jj] == spid[tsnap])).all():
             raise Fallback("a row whose thread the table followed here does not have")
         self.row_cid = np.full(self.n, -1, dtype=np.int64)
         self.row_cid[ok] = np.where(found, lcid[jj], -1)
@@ -1001,8 +1035,9 @@ class _Build:
         nd = len(self.dpos)
         out_of = np.empty(self.n + self.nh, dtype=np.int64)     # merged position -> output row
         out_of[self.dpos] = np.arange(nd)
-        orow, ohid = out_of[self.rpos[drows]], out_of[self.hpos[dhid]]
-        et_r, et_h = self.retype[drows], self.hetype[dhid]
+        dr, dh = self.dr, self.dh       # drows, dhid as slices when they can be (views, not copies)
+        orow, ohid = out_of[self.rpos[dr]], out_of[self.hpos[dh]]
+        et_r, et_h = self.retype[dr], self.hetype[dh]
         small = np.int16 if len(ty.names) < 32767 else np.int64
         etype = np.empty(nd, dtype=small)
         etype[orow], etype[ohid] = et_r, et_h
@@ -1020,23 +1055,23 @@ class _Build:
         tcat = df["evt.type"].array
         tnames = [table_text(x) for x in tcat.categories] + ty.names
         tdtype = np.int16 if len(tnames) < 32767 else np.int64
-        tcode = merged(tcat.codes[drows], len(tcat.categories) + et_h, tdtype)
-        rres, rres_ok = _int_col(df["evt.rawres"].array[drows])
+        tcode = merged(tcat.codes[dr], len(tcat.categories) + et_h, tdtype)
+        rres, rres_ok = _int_col(df["evt.rawres"].array[dr])
         hres, hres_ok = self._hidden_res(dhid)
         res_ok = merged(rres_ok, hres_ok if hres_ok.any() else False, bool)
         res = merged(np.where(rres_ok, rres, 0), hres if hres_ok.any() else 0)
         # fd fields: kept for the rows only (hidden events have none), where the event is about an fd
         # and has a thread (fsnap != -1)
-        fsnap = side.fsnap[drows].astype(np.int64)
+        fsnap = side.fsnap[dr].astype(np.int64)
         fcat = df["fd.type"].array
-        fcodes = fcat.codes[drows].astype(np.int64)
+        fcodes = fcat.codes[dr].astype(np.int64)
         ncat = df["fd.name"].array
         nlabels = list(ncat.categories)
-        ncodes = ncat.codes[drows].astype(np.int64)
+        ncodes = ncat.codes[dr].astype(np.int64)
         sport, sport_ok = self._sport(drows)
-        blen, blen_ok = _int_col(df["evt.buflen"].array[drows])
+        blen, blen_ok = _int_col(df["evt.buflen"].array[dr])
         blen_ok &= fsnap != -1
-        lat, lat_ok = _int_col(df["evt.latency"].array[drows])
+        lat, lat_ok = _int_col(df["evt.latency"].array[dr])
         lat_ok &= (et_r % 2 == 1) & (ty.read[et_r] | ty.write[et_r])
         fd_types = [table_text(x) for x in fcat.categories]
         file_unix = np.append(np.isin(np.array(fd_types, dtype=object), ["file", "unix"]), False)
@@ -1061,7 +1096,7 @@ class _Build:
         """FieldContext.res of hidden events: the 'res' (or an fd creator's 'fd') parameter."""
         vals = np.zeros(len(dhid), dtype=np.int64)
         ok = np.zeros(len(dhid), dtype=bool)
-        ridx = self.ty.res_idx[self.hetype[dhid]]
+        ridx = self.ty.res_idx[self.hetype[self.dh]]
         m = np.flatnonzero(ridx >= 0)
         for i, raw in zip(m.tolist(), self.hid_part.raw(dhid[m], ridx[m]), strict=True):
             v = as_int(raw, True)
@@ -1081,7 +1116,7 @@ class _Build:
         else:
             ccodes, cids = cid
             key = np.where(key >= 0, key * (len(cids) + 1) + ccodes + 1, -1)
-            u, inv = np.unique(key, return_inverse=True)
+            u, inv = _unique_small(key)
             texts = []
             for c in u.tolist():
                 k, ci = divmod(c, len(cids) + 1)
@@ -1101,7 +1136,7 @@ class _Build:
         no thread of the capture was ever in one."""
         if not self.cid_names:
             return None
-        return self.row_cid[drows], self.cid_names
+        return self.row_cid[self.dr], self.cid_names
 
     def _args(self, drows, orow, dhid, ohid, et_r, rres, rres_ok, to_file_unix):
         """_Collector._arg (summary.Sparse): exe of execve exits, the signal of signaldeliver, infra
@@ -1143,39 +1178,44 @@ class _Build:
         return Sparse(idx[keep], arr[keep])
 
     def http(self) -> pd.DataFrame:
-        """analyzers.http over the socket payloads of the rows (_Collector._socket_io)."""
-        from .http import http_frame
+        """analyzers.http over the socket payloads of the rows (_Collector._socket_io), given to
+        ``http_table`` as arrays: the connection of a row is its (proc.pid, fd.num, fd.name) values
+        (missing ones a value of their own), and the text of only the first row of each is made."""
+        from .http import _group_codes, http_table
         ty, df = self.ty, self.df
         drows = self.drows
-        et_r = self.retype[drows]
+        et_r = self.retype[self.dr]
         fcat = df["fd.type"].array
         socket = np.isin(np.asarray(fcat.categories, dtype=object), ["ipv4", "ipv6", "unix"])
-        fc = fcat.codes[drows].astype(np.int64)
+        fc = fcat.codes[self.dr].astype(np.int64)
         is_sock = socket[np.maximum(fc, 0)] & (fc >= 0) if len(socket) else np.zeros(len(drows), dtype=bool)
-        res, ok = _int_col(df["evt.rawres"].array[drows])
+        res, ok = _int_col(df["evt.rawres"].array[self.dr])
         sel = (et_r % 2 == 1) & (ty.read[et_r] | ty.write[et_r]) & is_sock & ok & (res > 0)
         rows = drows[sel]
         data = self.rows_part.payloads(rows, _param_index(self.cap.compat, "data")[self.retype[rows]])
+        cols = {c: df[c].array for c in ("proc.name", "proc.pid", "fd.num", "fd.name")}
 
-        def values(col: str) -> list:
-            arr = df[col].array
+        def key(col: str) -> np.ndarray:
+            arr = cols[col]
+            if isinstance(arr, pd.Categorical):
+                return arr.codes[rows].astype(np.int64)
+            v, valid = _int_col(arr[rows])
+            return np.where(valid, pd.factorize(v)[0], -1)
+
+        def values(col: str, at: np.ndarray) -> list:
+            arr = cols[col]
             if isinstance(arr, pd.Categorical):
                 lab = np.empty(len(arr.categories) + 1, dtype=object)
                 lab[:-1] = list(arr.categories)
-                c = arr.codes[rows].astype(np.int64)
+                c = arr.codes[at].astype(np.int64)
                 return lab[np.where(c >= 0, c, len(arr.categories))].tolist()
-            v, valid = _int_col(arr[rows])
+            v, valid = _int_col(arr[at])
             return [x if k else None for x, k in zip(v.tolist(), valid.tolist(), strict=True)]
 
-        net = pd.DataFrame(list(zip(
-            self.ts_all[self.rpos[rows]].tolist(),
-            np.where(ty.read[self.retype[rows]], "read", "write").tolist(),
-            values("proc.name"), values("proc.pid"), values("fd.num"), values("fd.type"), values("fd.name"),
-            res[sel].tolist(), [b"" if x is None else x for x in data], strict=True)),
-            dtype=object, columns=["time", "direction", "proc.name", "proc.pid", "fd.num", "fd.type", "fd.name",
-                                   "res", "data"])
-        net["time"] = pd.to_datetime(net["time"].astype("int64"), unit="ns", utc=True)
-        return http_frame(net)
+        group = _group_codes([key("proc.pid"), key("fd.num"), key("fd.name")]) if len(rows) else np.zeros(0, np.int64)
+        return http_table(self.ts_all[self.rpos[rows]], ty.read[self.retype[rows]], res[sel],
+                          [b"" if x is None else x for x in data], group,
+                          lambda first: [values(c, rows[first]) for c in ("proc.name", "proc.pid", "fd.num", "fd.name")])
 
 
 def _frame(c, buflen_ok: np.ndarray, latency_ok: np.ndarray) -> pd.DataFrame:

@@ -8,6 +8,8 @@ the capture did not keep as a hole: a hole inside a body costs nothing, a head c
 its method, URL and status, and a message start lost in a hole is found again at the next call whose
 data begins with a request or status line (sysdig's httplog makes the same bet).
 
+Heads made of printable ASCII lines (nearly all of them) are parsed here the way dpkt parses them; dpkt
+is imported only for the others (importing it costs more than parsing every head of a large capture).
 dpkt is used here only; everything leaving this module is our own types.
 """
 from __future__ import annotations
@@ -17,7 +19,6 @@ import io
 import re
 from dataclasses import dataclass, field
 
-import dpkt
 import numpy as np
 import pandas as pd
 
@@ -26,6 +27,8 @@ METHODS = (b"GET", b"POST", b"PUT", b"DELETE", b"HEAD", b"OPTIONS", b"PATCH", b"
            b"PROPFIND", b"PROPPATCH", b"MKCOL", b"COPY", b"MOVE", b"LOCK", b"UNLOCK", b"SEARCH")
 _REQUEST_START = re.compile(rb"(?:" + b"|".join(METHODS) + rb") [!-~]")
 _RESPONSE_START = re.compile(rb"HTTP/\d\.\d \d")
+# both at once (they cannot both match): group 1 is set for a response
+_START = re.compile(_REQUEST_START.pattern + rb"|(" + _RESPONSE_START.pattern + rb")")
 MAX_HEAD = 64 * 1024
 END = b"\r\n\r\n"
 
@@ -36,7 +39,7 @@ HTTP_COLUMNS = (
 )
 
 
-@dataclass
+@dataclass(slots=True)
 class Message:
     """One HTTP message as seen in one direction of a stream."""
     kind: str                       # "request" or "response"
@@ -47,7 +50,7 @@ class Message:
     size: int = 0                   # bytes it occupies in the stream (head + body), by syscall results
     truncated: bool = False         # some of its bytes fall in a snaplen hole
     complete: bool = False          # its end was seen (body length or chunk terminator reached)
-    fields: dict = field(default_factory=dict)
+    fields: dict = field(default_factory=dict)  # parse_head's; messages with the same head share it
 
 
 @dataclass
@@ -68,8 +71,49 @@ class DirectionParser:
         self.chunked: _Chunked | None = None
 
     def feed(self, ts: int, data: bytes, res: int) -> None:
-        """One call's bytes: ``res`` were moved, the first ``len(data)`` of them kept by the capture."""
-        known = min(len(data), res)
+        """One call's bytes: ``res`` were moved, the first ``len(data)`` of them kept by the capture.
+
+        The common calls (a body or the rest of a stream, bytes that start no message, a message
+        start) are settled first without the general per-position loop, doing what it would do."""
+        known = len(data)
+        if res < known:
+            known = res
+        if res <= 0:
+            return
+        mode = self.mode
+        if mode == "close" or (mode == "body" and self.remaining >= res):
+            m = self.cur                # the whole call belongs to the current message
+            if m is not None:
+                if m.start < 0:
+                    m.start = ts
+                m.end = ts
+                m.size += res
+                if res > known:
+                    m.truncated = True
+            if mode == "body":
+                self.remaining -= res
+                if self.remaining == 0:
+                    self._done()
+            return
+        if mode == "idle" or mode == "lost":
+            hit = _START.match(data) if known else None
+            if hit is None:
+                if known:
+                    mode = self.mode = "lost"   # not HTTP (or a start we missed): wait for one
+                m = self.cur
+                if m is not None and mode == "lost":
+                    if m.start < 0:
+                        m.start = ts
+                    m.end = ts
+                    m.size += res
+                    if res > known:
+                        m.truncated = True
+                return
+            self._new("response" if hit.lastindex else "request")
+        self._feed(ts, data, known, res)
+
+    def _feed(self, ts: int, data: bytes, known: int, res: int) -> None:
+        """The general loop: the call's bytes from position 0 on, through as many states as they span."""
         pos = 0
         while pos < res:
             if self.mode in ("idle", "lost"):
@@ -97,18 +141,17 @@ class DirectionParser:
 
     # -- states ---------------------------------------------------------------------------------------
     def _starts(self, data: bytes, pos: int) -> bool:
-        kind = None
-        if _REQUEST_START.match(data, pos):
-            kind = "request"
-        elif _RESPONSE_START.match(data, pos):
-            kind = "response"
-        if kind is None:
+        """Whether a message starts at ``pos`` (then it is the current one, its head being read)."""
+        hit = _START.match(data, pos)
+        if hit is None:
             return False
-        self.cur = Message(kind, 0)
-        self.cur.start = -1
+        self._new("response" if hit.lastindex else "request")
+        return True
+
+    def _new(self, kind: str) -> None:
+        self.cur = Message(kind, -1)
         self.messages.append(self.cur)
         self.mode = "head"
-        return True
 
     def _extend(self, ts: int, n: int, hole: bool) -> None:
         m = self.cur
@@ -136,7 +179,7 @@ class DirectionParser:
         m.head = window
         if known < res or len(window) > MAX_HEAD:
             # the head runs into a snaplen hole: where it ends (and the body starts) is unknown
-            m.fields = parse_head(m.kind, window)
+            m.fields = _fields(m.kind, window)
             self._extend(ts, res - pos, True)
             self.mode = "lost"
             return res
@@ -144,7 +187,7 @@ class DirectionParser:
         return res
 
     def _framing(self, m: Message) -> None:
-        m.fields = parse_head(m.kind, m.head)
+        m.fields = _fields(m.kind, m.head)
         kind = m.fields.get("framing")
         if kind == "chunked":
             self.mode, self.chunked = "chunked", _Chunked()
@@ -209,12 +252,12 @@ def _text(v) -> str | None:
 
 
 def parse_head(kind: str, head: bytes) -> dict:
-    """A message head (complete, or cut by the capture) -> our fields. dpkt parses the start line and
-    the header lines separately, so that it never looks for a body the head only announces.
+    """A message head (complete, or cut by the capture) -> our fields. The start line and the header
+    lines are parsed separately (as dpkt reads them), so that nothing looks for a body the head only
+    announces.
 
     Heads of up to CACHED_HEAD bytes are parsed once and remembered (clients repeat the same request
-    head, servers the same response head, and dpkt costs some 20 us a head); the caller gets its own
-    copy of the fields."""
+    head, servers the same response head); the caller gets its own copy of the fields."""
     if len(head) <= CACHED_HEAD:
         got = _parse_head_cached(kind, head)
         return {**got, "headers": dict(got["headers"])}
@@ -222,6 +265,13 @@ def parse_head(kind: str, head: bytes) -> dict:
 
 
 CACHED_HEAD = 4096
+
+
+def _fields(kind: str, head: bytes) -> dict:
+    """parse_head's fields without the copy: messages with the same head share them (read only)."""
+    if len(head) <= CACHED_HEAD:
+        return _parse_head_cached(kind, head)
+    return _parse_head(kind, head)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -237,10 +287,7 @@ def _parse_head(kind: str, head: bytes) -> dict:
     elif not complete:
         rest = b""
     out = _start_line(kind, line, bool(sep))
-    try:
-        headers = dpkt.http.parse_headers(io.BytesIO(rest))
-    except (dpkt.NeedData, dpkt.UnpackError, ValueError):
-        headers = _lenient_headers(rest)
+    headers = _headers(rest)
     out["headers"] = {k: _text(v) for k, v in headers.items()}
     if kind == "request":
         out["host"] = _text(headers.get("host"))
@@ -249,19 +296,89 @@ def _parse_head(kind: str, head: bytes) -> dict:
     return out
 
 
+# dpkt.http.Request's methods (tests/test_http_summary_more.py holds the two lists equal)
+_DPKT_METHODS = frozenset((
+    "GET", "PUT", "ICY", "COPY", "HEAD", "LOCK", "MOVE", "POLL", "POST", "BCOPY", "BMOVE", "MKCOL", "TRACE",
+    "LABEL", "MERGE", "DELETE", "SEARCH", "UNLOCK", "REPORT", "UPDATE", "NOTIFY", "BDELETE", "CONNECT",
+    "OPTIONS", "CHECKIN", "PROPFIND", "CHECKOUT", "CCM_POST", "SUBSCRIBE", "PROPPATCH", "BPROPFIND",
+    "BPROPPATCH", "UNCHECKOUT", "MKACTIVITY", "MKWORKSPACE", "UNSUBSCRIBE", "RPC_CONNECT", "VERSION-CONTROL",
+    "BASELINE-CONTROL"))
+_PLAIN = re.compile(rb"[ -~]*")                         # printable ASCII: whitespace is spaces only
+_PLAIN_LINES = re.compile(rb"(?:[ -~]*\r\n)*[ -~]*")     # ... in lines ending with CRLF
+
+
 def _start_line(kind: str, line: bytes, whole: bool) -> dict:
     """Method, URL and version, or version, status and reason; ``whole`` is False when the capture cut
     the line (then a version, and a status without all three digits, are not trusted)."""
+    got = _plain_start(kind, line) if _PLAIN.fullmatch(line) else _dpkt_start(kind, line)
+    if got is None:
+        return _fallback(kind, line, whole)
+    if kind == "request":
+        method, uri, version = got
+        return {"method": method, "url": uri, "url_complete": whole, "version": version if whole else None}
+    version, status, reason = got
+    status = status if len(status) == 3 else None
+    return {"status": int(status) if status else None, "reason": reason, "version": version}
+
+
+def _plain_start(kind: str, line: bytes) -> tuple | None:
+    """What dpkt's Request or Response ``unpack(line + CRLF)`` reads from a printable ASCII start line:
+    (method, uri, version) or (version, status, reason); None where dpkt refuses it."""
+    if kind == "request":
+        parts = line.decode("ascii").split()
+        if len(parts) < 2 or parts[0] not in _DPKT_METHODS:
+            return None
+        if len(parts) == 2:
+            return parts[0], parts[1], "0.9"
+        if not parts[2].startswith("HTTP"):
+            return None
+        return parts[0], parts[1], parts[2][5:]
+    parts = line.decode("ascii").strip().split(None, 2)
+    if len(parts) < 2 or not parts[0].startswith("HTTP") or not parts[1].isdigit():
+        return None
+    return parts[0][5:], parts[1], parts[2] if len(parts) > 2 else ""
+
+
+def _dpkt_start(kind: str, line: bytes) -> tuple | None:
+    """_plain_start for any other line, by dpkt itself."""
+    import dpkt
     msg = dpkt.http.Request() if kind == "request" else dpkt.http.Response()
     try:
         msg.unpack(line + b"\r\n")
     except (dpkt.NeedData, dpkt.UnpackError, ValueError):
-        return _fallback(kind, line, whole)
+        return None
     if kind == "request":
-        return {"method": msg.method, "url": msg.uri, "url_complete": whole,
-                "version": msg.version if whole else None}
-    status = msg.status if len(msg.status) == 3 else None
-    return {"status": int(status) if status else None, "reason": msg.reason, "version": msg.version}
+        return msg.method, msg.uri, msg.version
+    return msg.version, msg.status, msg.reason
+
+
+def _headers(rest: bytes) -> dict:
+    """The header lines ``rest`` as ``dpkt.http.parse_headers`` reads them (name -> value, or the list
+    of values of a repeated name), or as _lenient_headers reads them where dpkt refuses a line. Lines
+    of printable ASCII ending with CRLF are read here as dpkt would, any others by dpkt."""
+    if not _PLAIN_LINES.fullmatch(rest):
+        import dpkt
+        try:
+            return dpkt.http.parse_headers(io.BytesIO(rest))
+        except (dpkt.NeedData, dpkt.UnpackError, ValueError):
+            return _lenient_headers(rest)
+    d: dict = {}
+    for raw in rest.split(b"\r\n"):
+        line = raw.decode("ascii").strip()
+        if not line:
+            break
+        parts = line.split(":", 1)
+        if len(parts[0].split()) != 1:
+            return _lenient_headers(rest)               # dpkt: invalid header
+        k = parts[0].lower()
+        v = len(parts) != 1 and parts[1].lstrip() or ""
+        if k in d:
+            if type(d[k]) is not list:
+                d[k] = [d[k]]
+            d[k].append(v)
+        else:
+            d[k] = v
+    return d
 
 
 def _fallback(kind: str, line: bytes, whole: bool) -> dict:
@@ -350,33 +467,58 @@ def http_frame(cap) -> pd.DataFrame:
     (request start to the response's last byte), ``truncated`` (the capture kept only part of either
     message) and ``complete`` (the response's end was seen).
 
-    The socket rows are grouped by (proc.pid, fd.num, fd.name) in the order each group first appears,
-    each group's rows kept in capture order (what ``groupby(sort=False)`` gives), with numpy codes and
-    plain lists rather than a pandas group per connection: tens of thousands of I/O rows stay cheap.
+    The socket rows are grouped by (proc.pid, fd.num, fd.name) in the order each group first appears
+    (``http_table`` does the rest).
     """
     io = cap if isinstance(cap, pd.DataFrame) else cap.io_streams()
     net = np.flatnonzero(io["fd.type"].isin(SOCKET_TYPES).to_numpy(dtype=bool))
-    rows: list[dict] = []
-    if len(net):
-        sub = io.iloc[net]
-        group = _group_codes([sub["proc.pid"], sub["fd.num"], sub["fd.name"]])
-        order = np.argsort(group, kind="stable")
-        cuts = np.flatnonzero(np.diff(group[order])) + 1
-        ns = sub["time"].astype("int64").tolist()
-        reading = (sub["direction"] == "read").to_numpy(dtype=bool).tolist()
-        data, res = sub["data"].tolist(), sub["res"].tolist()
-        pids, fds, names = sub["proc.pid"].tolist(), sub["fd.num"].tolist(), sub["fd.name"].tolist()
-        pnames = sub["proc.name"].tolist()
-        for g in np.split(order, cuts):
-            idx = g.tolist()
-            first = idx[0]
-            chunks: dict[bool, list] = {True: [], False: []}
-            for i in idx:
-                chunks[reading[i]].append((ns[i], data[i], res[i]))
-            rows.extend(_connection_rows(chunks[True], chunks[False], pnames[first], pids[first], fds[first],
-                                         names[first]))
-    frame = pd.DataFrame(rows, columns=list(HTTP_COLUMNS))
+    sub = io.iloc[net]
+    group = _group_codes([sub["proc.pid"], sub["fd.num"], sub["fd.name"]]) if len(net) else np.zeros(0, np.int64)
+
+    def who(rows: np.ndarray) -> list[list]:
+        return [sub[c].iloc[rows].tolist() for c in ("proc.name", "proc.pid", "fd.num", "fd.name")]
+    return http_table(sub["time"].astype("int64").to_numpy(), (sub["direction"] == "read").to_numpy(dtype=bool),
+                      sub["res"].to_numpy(dtype=np.int64), sub["data"].tolist(), group, who)
+
+
+def http_table(ns: np.ndarray, reading: np.ndarray, res: np.ndarray, data: list, group: np.ndarray,
+               who) -> pd.DataFrame:
+    """``http_frame`` of socket I/O rows given as arrays: time (ns), whether the row reads, its result,
+    its captured bytes, and its connection's code (0, 1 ... in the order the connections first appear);
+    ``who(rows)`` gives the proc.name, proc.pid, fd.num and fd.name lists of those rows (asked for the
+    first row of each connection only).
+
+    Each direction of each connection is one slice of the rows sorted by (connection, direction), in
+    capture order within (a stable sort), parsed in one go: numpy and plain lists, not a pandas group
+    per connection, so tens of thousands of I/O rows stay cheap."""
+    rows: list[tuple] = []
+    if len(group):
+        key = np.asarray(group, dtype=np.int64) * 2 + np.asarray(reading, dtype=np.int64)
+        order = np.argsort(key, kind="stable")
+        k = key[order]
+        bounds = [0, *(np.flatnonzero(np.diff(k)) + 1).tolist(), len(k)]
+        ns_l, res_l = ns[order].tolist(), res[order].tolist()
+        data_l = [data[i] for i in order.tolist()]
+        msgs = {}
+        for j, kk in enumerate(k[bounds[:-1]].tolist()):
+            a, b = bounds[j], bounds[j + 1]
+            msgs[kk] = _messages(ns_l[a:b], data_l[a:b], res_l[a:b])
+        _, first = np.unique(group, return_index=True)
+        pnames, pids, fds, names = who(first)
+        for g in range(len(first)):
+            rows.extend(_connection_rows(msgs.get(2 * g + 1, []), msgs.get(2 * g, []), pnames[g], pids[g], fds[g],
+                                         names[g]))
+    frame = pd.DataFrame(rows, columns=list(HTTP_COLUMNS))     # (its inference turns None to NaN in text columns)
     return _typed(frame).sort_values("time", kind="stable").reset_index(drop=True)
+
+
+def _messages(ts: list[int], data: list[bytes], res: list[int]) -> list[Message]:
+    """stream_messages of chunks given as three lists (of ints, bytes, ints)."""
+    p = DirectionParser()
+    feed = p.feed
+    for t, d, r in zip(ts, data, res, strict=True):
+        feed(t, d, r)
+    return p.messages
 
 
 def _group_codes(keys: list[pd.Series]) -> np.ndarray:
@@ -390,15 +532,13 @@ def _group_codes(keys: list[pd.Series]) -> np.ndarray:
     return combined.astype(np.int64)
 
 
-def _connection_rows(read: list, write: list, pname, pid, fd, name) -> list[dict]:
-    """The rows of one connection: ``read``/``write`` are its (ns, captured bytes, res) chunks in
-    capture order, one list per direction."""
-    dirs = {"read": stream_messages(read), "write": stream_messages(write)}
-    reqs_w = [m for m in dirs["write"] if m.kind == "request"]
-    reqs_r = [m for m in dirs["read"] if m.kind == "request"]
+def _connection_rows(read: list[Message], write: list[Message], pname, pid, fd, name) -> list[tuple]:
+    """The rows of one connection from the messages it read and those it wrote."""
     out = []
-    for side, reqs, resps in (("client", reqs_w, [m for m in dirs["read"] if m.kind == "response"]),
-                              ("server", reqs_r, [m for m in dirs["write"] if m.kind == "response"])):
+    for side, reqs, resps in (("client", [m for m in write if m.kind == "request"],
+                               [m for m in read if m.kind == "response"]),
+                              ("server", [m for m in read if m.kind == "request"],
+                               [m for m in write if m.kind == "response"])):
         if not reqs and not resps:
             continue
         for req, resp in pair(reqs, resps):
@@ -406,22 +546,27 @@ def _connection_rows(read: list, write: list, pname, pid, fd, name) -> list[dict
     return out
 
 
-def _row(pname, pid, fd, name, side: str, req: Message | None, resp: Message | None) -> dict:
-    rq = req.fields if req is not None else {}
-    rs = resp.fields if resp is not None else {}
-    t0 = req.start if req is not None else resp.start if resp is not None else None
-    return {
-        "time": t0, "proc.name": pname, "proc.pid": pid, "fd.num": fd, "connection": name, "side": side,
-        "method": rq.get("method"), "host": rq.get("host"), "url": rq.get("url"),
-        "version": rq.get("version") or rs.get("version"), "status": rs.get("status"), "reason": rs.get("reason"),
-        "content_type": rs.get("content_type") or rq.get("content_type"),
-        "request_size": req.size if req is not None else None,
-        "response_size": resp.size if resp is not None else None,
-        "latency": resp.start - req.start if req is not None and resp is not None else None,
-        "duration": resp.end - req.start if req is not None and resp is not None else None,
-        "truncated": bool((req is not None and req.truncated) or (resp is not None and resp.truncated)),
-        "complete": bool(resp is not None and resp.complete),
-    }
+_NONE: dict = {}
+
+
+def _row(pname, pid, fd, name, side: str, req: Message | None, resp: Message | None) -> tuple:
+    """One row, its values in HTTP_COLUMNS order."""
+    rq = req.fields if req is not None else _NONE
+    rs = resp.fields if resp is not None else _NONE
+    both = req is not None and resp is not None
+    return (
+        req.start if req is not None else resp.start if resp is not None else None,
+        pname, pid, fd, name, side,
+        rq.get("method"), rq.get("host"), rq.get("url"),
+        rq.get("version") or rs.get("version"), rs.get("status"), rs.get("reason"),
+        rs.get("content_type") or rq.get("content_type"),
+        req.size if req is not None else None,
+        resp.size if resp is not None else None,
+        resp.start - req.start if both else None,
+        resp.end - req.start if both else None,
+        bool((req is not None and req.truncated) or (resp is not None and resp.truncated)),
+        bool(resp is not None and resp.complete),
+    )
 
 
 def _typed(df: pd.DataFrame) -> pd.DataFrame:
@@ -449,4 +594,4 @@ def _typed(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-__all__ = ["http_frame", "parse_head", "stream_messages", "pair", "DirectionParser", "Message", "HTTP_COLUMNS"]
+__all__ = ["http_frame", "http_table", "parse_head", "stream_messages", "pair", "DirectionParser", "Message", "HTTP_COLUMNS"]
