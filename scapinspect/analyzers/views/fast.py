@@ -494,15 +494,23 @@ def _view_rows(cap, side, df: pd.DataFrame, view: View, layout: tuple[Column, ..
     vals = [_field(base, side, df, summ, f, rows) for f in fields]
     if every and keep is None:      # (a narrowed capture selects rows only)
         vals = _with_hidden(base, summ, view, layout, vals)
+    hidden = plan = None
     if threaded and not narrowed and len(summ.seen_at):
         hkeep = None
         if flt != _EVERY_THREAD:     # (a filter beyond evt.type!=switch: evaluated on the hidden events too)
             hkeep = _hidden_filter(base, side, df, summ, compiled)
-        vals = _with_hidden_threads(base, side, df, summ, fields, vals, np.searchsorted(rows, summ.seen_at), hkeep)
+        at = summ.seen_at if keep is None else np.searchsorted(rows, summ.seen_at)
+        hidden, hat = _hidden_thread_values(base, side, df, summ, fields, at, hkeep)
+        plan = _Spread(len(rows), hat)
+    tail: list[list] = [[] for _ in fields]
     if eof is not None and eof.count:
         # the end-of-file events come last, whatever the capture's narrowing (extract._replay)
         picked = np.arange(eof.count) if eof_keep is None else np.flatnonzero(eof_keep)
-        vals = [_append(v, [eof.values(f)[i] for i in picked.tolist()]) for v, f in zip(vals, fields, strict=True)]
+        tail = [[eof.values(f)[i] for i in picked.tolist()] for f in fields]
+    if plan is not None:
+        vals = [_insert(v, plan, h, extra) for v, h, extra in zip(vals, hidden, tail, strict=True)]
+    else:
+        vals = [_append(v, extra) for v, extra in zip(vals, tail, strict=True)]
     keys, cols = _event_cells(view, layout, vals)
     return finish_rows(view, layout, keys, cols, summ.time_delta, containers), summ.time_delta
 
@@ -1400,11 +1408,12 @@ def _known_objects(th: _Threads) -> np.ndarray:
     return th.hobj
 
 
-def _with_hidden_threads(base: _Base, side, df: pd.DataFrame, summ: _Summary, fields: list[str],
-                         vals: list[_Vals], at: np.ndarray, keep: np.ndarray | None = None) -> list[_Vals]:
-    """The kept rows' values with the hidden events views see merged in, in file order (``at``: the
-    kept rows before each), with the thread each saw (_hidden_threads): they pass ``evt.type!=switch``,
-    and a user filter where ``keep`` (per hidden event) says so."""
+def _hidden_thread_values(base: _Base, side, df: pd.DataFrame, summ: _Summary, fields: list[str],
+                          at: np.ndarray, keep: np.ndarray | None = None) -> tuple[list[_Vals], np.ndarray]:
+    """The values of the hidden events views see, with the thread each saw (_hidden_threads), to be
+    merged with the kept rows' in file order (``at``: the kept rows before each); they pass
+    ``evt.type!=switch``, and a filter where ``keep`` (per hidden event) says so. Returns the values
+    per field and the positions (``at`` of the hidden events kept)."""
     th = _hidden_threads(base, side, df, summ)
     types = base.types
     idx = np.arange(len(summ.seen)) if keep is None else np.flatnonzero(keep)   # the hidden events shown
@@ -1424,8 +1433,7 @@ def _with_hidden_threads(base: _Base, side, df: pd.DataFrame, summ: _Summary, fi
     def objects() -> np.ndarray:
         return _known_objects(th)[idx]
     out = []
-    plan = _Spread(len(vals[0].values) if vals else 0, at[idx])
-    for name, v in zip(fields, vals, strict=True):
+    for name in fields:
         if name == "thread.tid":
             h = _Vals(np.asarray(hid.tid[seen]).astype(np.int64), np.ones(nh, dtype=bool))
         elif name == "evt.count":
@@ -1473,8 +1481,8 @@ def _with_hidden_threads(base: _Base, side, df: pd.DataFrame, summ: _Summary, fi
             h = _Vals(pi.astype(np.int64), pi | (not base.legacy))
         else:
             raise _Fallback(f"field {name} of hidden events")
-        out.append(_insert(v, plan, h))
-    return out
+        out.append(h)
+    return out, at[idx]
 
 
 # filter fields of the hidden events: the thread snapshot's value (None without a thread)
@@ -1898,31 +1906,42 @@ class _Spread:
         self.ins = at + np.arange(len(at))
         self.old = np.arange(n) + np.searchsorted(at, np.arange(n), side="right")
 
-    def put(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        out = np.empty(self.size, dtype=np.result_type(a.dtype, b.dtype))
+    def put(self, a: np.ndarray, b: np.ndarray, tail: np.ndarray | None = None) -> np.ndarray:
+        """a with b inserted, then tail."""
+        extra = 0 if tail is None else len(tail)
+        dtype = np.result_type(a.dtype, b.dtype, *(() if tail is None else (tail.dtype,)))
+        out = np.empty(self.size + extra, dtype=dtype)
         out[self.old] = a
         out[self.ins] = b
+        if extra:
+            out[self.size:] = tail
         return out
 
 
-def _insert(v: _Vals, plan: _Spread, h: _Vals) -> _Vals:
-    """``v`` with the values ``h`` inserted where ``plan`` says (np.insert), labels merged."""
+def _insert(v: _Vals, plan: _Spread, h: _Vals, extra: list | None = None) -> _Vals:
+    """``v`` with the values ``h`` inserted where ``plan`` says (np.insert), then the values ``extra``
+    (None: missing; _append); labels merged in that order."""
     if (v.labels is None) != (h.labels is None):
         raise _Fallback("text and numbers in one column")
-    if v.labels is None:
-        return _Vals(plan.put(v.values, h.values), plan.put(v.valid, h.valid))
-    labels = list(v.labels)
-    index = {x: i for i, x in enumerate(labels)}
-    remap = np.empty(len(h.labels) + 1, dtype=np.int64)
-    for i, x in enumerate(h.labels):
-        j = index.get(x)
-        if j is None:
-            j = index[x] = len(labels)
-            labels.append(x)
-        remap[i] = j
-    remap[-1] = -1
-    codes = remap[np.where(h.valid, h.values, -1)]
-    return _Vals(plan.put(v.values, codes), plan.put(v.valid, h.valid), labels)
+    labels = None
+    hv = h.values
+    if v.labels is not None:
+        labels = list(v.labels)
+        index = {x: i for i, x in enumerate(labels)}
+        remap = np.empty(len(h.labels) + 1, dtype=np.int64)
+        for i, x in enumerate(h.labels):
+            j = index.get(x)
+            if j is None:
+                j = index[x] = len(labels)
+                labels.append(x)
+            remap[i] = j
+        remap[-1] = -1
+        hv = remap[np.where(h.valid, h.values, -1)]
+    tv = tok = None
+    if extra:
+        t = _append(_Vals(np.zeros(0, dtype=v.values.dtype), np.zeros(0, dtype=bool), labels), extra)
+        tv, tok, labels = t.values, t.valid, t.labels
+    return _Vals(plan.put(v.values, hv, tv), plan.put(v.valid, h.valid, tok), labels)
 
 
 # -- rows ------------------------------------------------------------------------------------------------
