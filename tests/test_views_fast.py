@@ -427,8 +427,8 @@ def test_thread_views_fall_back_where_the_rows_do_not_tell() -> None:
         view = get_view(name)
         assert fast.why_not(cap, view, view.layout(True), view.filter) is None
         assert fast.why_not(cap, view, view.layout(True), combined_filter(view, "proc.name=bash")) is None
-        assert "evt.failed of the hidden events" in fast.why_not(cap, view, view.layout(True),
-                                                                  combined_filter(view, "evt.failed=true"))
+        assert "evt.cpu of the hidden events" in fast.why_not(cap, view, view.layout(True),
+                                                                  combined_filter(view, "evt.cpu=0"))
     view = get_view("procs_cpu")
     eof = list(side.eof_threads)
     changed = [t[:1] + ("renamed",) + t[2:] for t in eof]
@@ -452,14 +452,17 @@ def test_thread_views_fall_back_where_the_rows_do_not_tell() -> None:
                                                  get_view("procs_errors").filter) or "")
     fresh._cols.pop("hidden cpu", None)
     for name in THREAD_VIEWS:
-        assert _assert_same(cap, name, filter="evt.failed=true") is not None
+        assert _assert_same(cap, name, filter="evt.cpu=0") is not None     # (not derived for hidden events)
         assert _assert_same(cap, name) is None
 
 
 THREAD_FILTERS = ["proc.name=bash", "proc.pid=1", "thread.tid>1000", "evt.type=procinfo", "evt.type!=procinfo",
                   "container.name=host", "container.id!=host", "proc.exeline contains sshd", "user.name=root",
                   "evt.dir=<", "proc.vpid>1", "proc.ppid>1", "not proc.name exists", "proc.args contains -",
-                  "proc.exe contains sbin or evt.type=sysdigevent", "thread.vtid exists"]
+                  "proc.exe contains sbin or evt.type=sysdigevent", "thread.vtid exists",
+                  # fields the hidden events' types do not have (missing), their numbers and times
+                  "fd.type=ipv4", "fd.name contains /", "fd.sport=80", "evt.failed=true", "evt.res=SUCCESS",
+                  "evt.buflen>10", "evt.num>100", "evt.rawtime>0", "not fd.name exists"]
 
 
 @pytest.mark.parametrize("path", PATHS, ids=[p.name for p in PATHS])

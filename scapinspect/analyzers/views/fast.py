@@ -1492,12 +1492,27 @@ _HIDDEN_FILTER_SNAPSHOT = {"proc.pid": "pid", "proc.name": "comm", "proc.exe": "
 
 def _hidden_filter(base: _Base, side, df: pd.DataFrame, summ: _Summary, compiled) -> np.ndarray:
     """Which hidden events views see pass the view's combined filter, from their fields (the thread
-    each saw, their type and direction); a filter field not derived here makes the fast path fall back."""
+    each saw, their type, direction, number and time; the fields their types do not have: missing);
+    a filter field not derived here makes the fast path fall back."""
     th = _hidden_threads(base, side, df, summ)
     hs = th.hsnap
     idx = np.where(hs >= 0, hs, len(th.snaps))
     st = summ.seen_types
-    cols: dict[str, list] = {}
+    present = np.unique(st)
+    types = base.types
+    nh = len(hs)
+    cols: dict[str, object] = {}
+
+    def text(labels: list, codes: np.ndarray):
+        labels, remap = _canon(list(labels))
+        codes = np.asarray(codes, dtype=np.int64)
+        if remap is not None:
+            codes = np.where(codes >= 0, remap[np.clip(codes, 0, None)], -1)
+        return pd.Categorical.from_codes(codes, categories=pd.Index(labels, dtype=object))
+
+    def number(vals: np.ndarray, valid: np.ndarray):
+        return pd.arrays.IntegerArray(np.asarray(vals, dtype=np.int64), ~np.asarray(valid, dtype=bool))
+
     for f in sorted(compiled.fields):
         if f in _HIDDEN_FILTER_SNAPSHOT or f == "proc.exeline" or (f == "proc.ppid" and base.legacy):
             key = _T.get(_HIDDEN_FILTER_SNAPSHOT.get(f, ""))
@@ -1509,21 +1524,62 @@ def _hidden_filter(base: _Base, side, df: pd.DataFrame, summ: _Summary, compiled
                 per = [None if t[key] == -1 else t[key] for t in th.snaps]
             else:
                 per = [t[key] for t in th.snaps]
-            per = table_texts(per) if isinstance(next((x for x in per if x is not None), 0), str) else i64(per)
-            cols[f] = np.array(per + [None], dtype=object)[idx].tolist()
+            if isinstance(next((x for x in per if x is not None), 0), str):
+                v = _by_snapshot(hs, per, np.arange(nh))
+                cols[f] = text(v.labels, np.where(v.valid, v.values, -1))
+            else:
+                ok = np.array([x is not None for x in per] + [False], dtype=bool)
+                vals = np.array(i64([0 if x is None else x for x in per] + [0]), dtype=np.int64)
+                cols[f] = number(vals[idx], ok[idx])
         elif f == "thread.tid":
-            cols[f] = np.asarray(side.hidden.tid[summ.seen]).astype(np.int64).tolist()
+            cols[f] = number(np.asarray(side.hidden.tid[summ.seen]).astype(np.int64), np.ones(nh, dtype=bool))
+        elif f == "evt.num":
+            cols[f] = number(_hidden_keys(base, side, df)[summ.seen] // 2 + 1, np.ones(nh, dtype=bool))
+        elif f in ("evt.rawtime", "evt.time"):     # (filters read the raw timestamp)
+            cols[f] = number(np.asarray(side.hidden.ts[summ.seen]).astype(np.int64), np.ones(nh, dtype=bool))
         elif f == "evt.type":
-            cols[f] = np.array(base.types.names, dtype=object)[st].tolist()
+            cols[f] = text(types.names, st)
         elif f == "evt.dir":
-            cols[f] = np.where(st % 2 == 1, "<", ">").astype(object).tolist()
+            cols[f] = text([">", "<"], st % 2)
         elif f in ("container.name", "container.id"):
             v = _hidden_container_name(base, side, summ, th) if f == "container.name" else \
                 _hidden_container_id(base, side, summ, th)
-            cols[f] = np.array(v.labels + [None], dtype=object)[np.where(v.valid, v.values, -1)].tolist()
+            cols[f] = text(v.labels, np.where(v.valid, v.values, -1))
+        elif _missing_for(types, f, present):
+            info = ff.lookup(f)
+            kind = ff.type_kind(info.type) if info is not None else "string"
+            if kind == "numeric":
+                cols[f] = number(np.zeros(nh, dtype=np.int64), np.zeros(nh, dtype=bool))
+            elif kind == "bool":
+                cols[f] = pd.arrays.BooleanArray(np.zeros(nh, dtype=bool), np.ones(nh, dtype=bool))
+            else:
+                cols[f] = text([], np.full(nh, -1, dtype=np.int64))
+        elif f in ("evt.failed", "evt.is_io", "evt.is_io_read", "evt.is_io_write") and \
+                not types.has_res[present].any() and not (types.cat[present] & (et.EC_IO_READ | et.EC_IO_WRITE)).any():
+            cols[f] = pd.arrays.BooleanArray(np.zeros(nh, dtype=bool), np.zeros(nh, dtype=bool))
         else:
             raise _Fallback(f"filter field {f} of the hidden events")
-    return np.asarray(compiled.mask(_filter_frame(cols)), dtype=bool)
+    return np.asarray(compiled.mask(pd.DataFrame(cols, copy=False)), dtype=bool)
+
+
+# filter fields missing for events of types without an fd (fd.*), without a result, or without a buffer
+_FD_MISSING = frozenset({
+    "fd.cip", "fd.containerdirectory", "fd.containername", "fd.cport", "fd.directory", "fd.filename",
+    "fd.is_server", "fd.l4proto", "fd.lip", "fd.lport", "fd.name", "fd.name_changed", "fd.num", "fd.rip",
+    "fd.rport", "fd.sip", "fd.sport", "fd.type", "fd.typechar"})
+_RES_MISSING = frozenset({"evt.res", "evt.rawres", "evt.count.error"})
+
+
+def _missing_for(types: _Types, name: str, present: np.ndarray) -> bool:
+    """Whether the filter getter of ``name`` gives nothing for events of every type in ``present``
+    (hidden events: no fd, no result, not I/O)."""
+    if name in _FD_MISSING:
+        return not types.fd_type_flags[present].any()
+    if name in _RES_MISSING:
+        return not types.has_res[present].any()
+    if name == "evt.buflen":
+        return not types.has_res[present].any() and not (types.cat[present] & (et.EC_IO_READ | et.EC_IO_WRITE)).any()
+    return False
 
 
 def _hidden_cpu(base: _Base, side, summ: _Summary, th: _Threads, name: str,
