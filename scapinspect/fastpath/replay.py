@@ -20,11 +20,12 @@ computed by the reference getters on a real ``Event``, at the same point.
 from __future__ import annotations
 
 import struct
+from array import array
 from dataclasses import dataclass, field
-from itertools import accumulate
 
 import numpy as np
 
+from .._i64 import i64
 from ..parsers import eventtable as et
 from ..parsers import metadata as md
 from ..parsers.reader import Event
@@ -126,6 +127,11 @@ def type_tables(state_table: et.EventTable, prof_table: et.EventTable, handlers:
     return kind, uses_fd, hmode, fdrel, creator, connect_x, internal, exitloc, cfr
 
 
+# numpy (kind, itemsize) -> struct code, for EventMaker's records
+_STRUCT_CODE = {("i", 1): "b", ("i", 2): "h", ("i", 4): "i", ("i", 8): "q",
+                ("u", 1): "B", ("u", 2): "H", ("u", 4): "I", ("u", 8): "Q"}
+
+
 class EventMaker:
     """Builds the reader's ``Event`` for one pass event, on demand, from the header and framing of
     the pass events whose type may need one (``maker_types``): ``cols`` holds the arrays ``off``,
@@ -136,28 +142,30 @@ class EventMaker:
 
     def __init__(self, mv, cols: dict, slot: np.ndarray):
         self.mv = mv
-        # one record per event: ndarray.item(k) gives all its fields as Python ints in one call
-        rec = np.empty(len(cols["type"]), dtype=[(k, cols[k].dtype) for k in self._FIELDS])
+        # one packed record per event, read back by one struct unpack (all its fields as Python ints
+        # in one call, cheaper than ndarray.item)
+        dtype = np.dtype([(k, cols[k].dtype.newbyteorder("<")) for k in self._FIELDS])
+        rec = np.empty(len(cols["type"]), dtype=dtype)
         for k in self._FIELDS:
             rec[k] = cols.pop(k)
-        self._item = rec.item
-        self._slot = slot
-        self._unpack: dict[tuple[int, int], object] = {}
+        fmt = "".join(_STRUCT_CODE[dtype[k].kind, dtype[k].itemsize] for k in self._FIELDS)
+        self._read = struct.Struct("<" + fmt).unpack_from
+        self._records = rec.tobytes()
+        # pass event -> byte offset of its record (-1: none), in an array.array: it indexes to Python ints
+        self._at = array("q", np.where(slot >= 0, slot.astype(np.int64) * dtype.itemsize, -1).tobytes())
+        self._unpack: dict[int, object] = {}     # n << 3 | width -> unpack_from of n lengths
 
     def __call__(self, i: int) -> Event:
-        k = self._slot[i]
-        if k < 0:
+        at = self._at[i]
+        if at < 0:
             raise AssertionError(f"pass event {i} was not expected to need an Event")
-        n, w, data, lstart, off, ts, tid, cpu, etype, flags = self._item(k)
+        n, w, data, lstart, off, ts, tid, cpu, etype, flags = self._read(self._records, at)
         if n:
-            unpack = self._unpack.get((n, w))
+            unpack = self._unpack.get(n << 3 | w)
             if unpack is None:
-                unpack = self._unpack[n, w] = struct.Struct(f"<{n}{'I' if w == 4 else 'H'}").unpack_from
-            lens = unpack(self.mv, lstart)
-            poffs = tuple(accumulate(lens[:-1], initial=data))
-        else:
-            lens = poffs = ()
-        return Event(self.mv, off, ts, tid, cpu, etype, flags, lens, poffs)
+                unpack = self._unpack[n << 3 | w] = struct.Struct(f"<{n}{'I' if w == 4 else 'H'}").unpack_from
+            return Event(self.mv, off, ts, tid, cpu, etype, flags, unpack(self.mv, lstart), data)
+        return Event(self.mv, off, ts, tid, cpu, etype, flags, (), ())
 
 
 def maker_types(state_table: et.EventTable, prof_table: et.EventTable, handlers: dict, modern: bool,
@@ -176,8 +184,9 @@ def maker_types(state_table: et.EventTable, prof_table: et.EventTable, handlers:
 
 def _table_log(tlog: list, nums: np.ndarray) -> dict:
     """Outputs.table_log from the pass's entries, their keys turned from pass events to kept events."""
-    arr = np.array(tlog, dtype=np.int64).reshape(-1, len(TABLE_LOG))
-    out = {name: arr[:, j].copy() for j, name in enumerate(TABLE_LOG)}
+    cols = list(zip(*tlog, strict=True)) if tlog else [()] * len(TABLE_LOG)
+    # (ids read from the capture may pass 2**63: wrapped as the other int64 columns are)
+    out = {name: np.array(i64(col), dtype=np.int64) for name, col in zip(TABLE_LOG, cols, strict=True)}
     key = out["key"]
     at = key >= 0
     g = key[at] // 2
