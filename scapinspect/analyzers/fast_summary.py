@@ -8,7 +8,9 @@ parameters of all of them in the mapped capture. This module rebuilds its answer
 * the per-event columns (``summary.EventCols``): rows and hidden events merged in file order with
   numpy, fd fields from the frame and the fd snapshots (hidden events have none), the few parameters
   the tiles read (``arg``) from the mapped capture; the event frame is built only when asked for;
-* the process and container lifetimes: the thread table is followed from the capture's proc list
+* the process and container lifetimes: from the thread table's changes the load's pass recorded
+  (``Side.objects.table``; ``_Build._log_tables``, vectorised) where it can tell them; else (and for the
+  server sockets, up to the last event they matter at) the thread table is followed from the capture's proc list
   through what changes it: the first event of an unknown tid (a placeholder thread), clone exits (the
   table effect of StateEngine._clone_exit, from their parameters), execve exits (a load-time tap,
   ``summary_tap``, reads the thread as the state left it, and ``proc.pname``), procexit (the thread
@@ -452,6 +454,48 @@ class _Threads:
             self.version += 1
 
 
+class _NoLog(Exception):
+    """The thread table's log cannot give the lifetimes here: follow the table instead (_walk_tables)."""
+
+
+def _group_cumsum(group: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """The running sum of ``d`` within each run of equal ``group`` values (sorted by group)."""
+    if not len(d):
+        return d
+    c = np.cumsum(d)
+    start = np.r_[True, group[1:] != group[:-1]]
+    first = np.maximum.accumulate(np.where(start, np.arange(len(d)), 0))
+    return c - c[first] + d[first]
+
+
+def _lifetimes(group: np.ndarray, state: np.ndarray, look: np.ndarray, keys: list, look_ts: np.ndarray) -> pd.DataFrame:
+    """summary._Lifetimes.frame of keys whose presence changes as listed (``group``: code of the key in
+    ``keys``, whose order is _order's; ``state``: present after the change; ``look``: the index of the
+    first look that sees it, in order of the changes), the collector looking at ``look_ts``."""
+    from .summary import _Lifetimes
+    lt = _Lifetimes()
+    sel = look < len(look_ts)
+    g, s, j = group[sel], state[sel], look[sel]
+    order = np.lexsort((np.arange(len(g)), j, g))
+    g, s, j = g[order], s[order], j[order]
+    last = np.r_[(g[1:] != g[:-1]) | (j[1:] != j[:-1]), True] if len(g) else np.zeros(0, dtype=bool)
+    g, s, j = g[last], s[last], j[last]        # what each look sees of each key
+    prev = np.r_[False, s[:-1] & (g[1:] == g[:-1])] if len(g) else s
+    ch = s != prev
+    g, s, j = g[ch], s[ch], j[ch]              # starts and ends, alternating per key
+    st = np.flatnonzero(s)
+    ended = st + 1 < len(g)
+    ended[ended] = g[np.minimum(st + 1, len(g) - 1)][ended] == g[st][ended]
+    end_j = np.where(ended, j[np.minimum(st + 1, len(g) - 1)], -1)
+    ts = look_ts.tolist()
+    done = st[ended][np.lexsort((g[st[ended]], end_j[ended]))]
+    lt.rows = [(keys[a], ts[b], ts[c]) for a, b, c in zip(g[done].tolist(), j[done].tolist(),
+                                                          j[done + 1].tolist(), strict=True)]
+    live = st[~ended][np.lexsort((g[st[~ended]], j[st[~ended]]))]
+    lt.live = {keys[a]: ts[b] for a, b in zip(g[live].tolist(), j[live].tolist(), strict=True)}
+    return lt.frame()
+
+
 # -- the builder --------------------------------------------------------------------------------------------
 class _Build:
     """One fast ``collect`` (see the module docstring); ``run`` returns the SummaryData."""
@@ -504,7 +548,8 @@ class _Build:
             raise Fallback("hidden events the collector reads beyond the columns")
         gen = np.flatnonzero(self.retype <= 1)
         if len(gen):
-            names = set(pd.unique(np.asarray(self.df["evt.type"].array[gen], dtype=object)).tolist())
+            tcat = self.df["evt.type"].array
+            names = {tcat.categories[c] for c in np.unique(tcat.codes[gen]).tolist() if c >= 0}
             if names & _HANDLED:
                 raise Fallback("generic events named like a syscall the collector treats apart")
         rows = ~ty.not_delivered[self.retype]
@@ -537,13 +582,221 @@ class _Build:
 
     # -- threads, containers -------------------------------------------------------------------------------
     def tables(self, sec: Section) -> None:
-        """The process and container lifetimes (summary._Lifetimes) the collector would build."""
+        """The process and container lifetimes (summary._Lifetimes) the collector would build: from the
+        thread table's changes the load recorded (``_log_tables``), else by following the table here
+        (``_walk_tables``)."""
         from ..state.engine import StateEngine
-        from .summary import _Lifetimes
-        side, ty = self.side, self.ty
         st = StateEngine(et.head(), modern=self.cap.compat != "0.29")
         st.load_section(sec)
         self.state0 = st
+        try:
+            self._log_tables(st)
+        except _NoLog:
+            self._walk_tables(st)
+
+    def _log_tables(self, st) -> None:
+        """``tables`` from the thread table's changes the load's pass recorded (Side.objects.table, the
+        state engine's own): the table size and the processes at each event the collector looks at,
+        each thread's runc container from what made it (the proc list, its clone exit's cgroups, an
+        execve's; none for a placeholder), each row's from its thread snapshot. Raises _NoLog where
+        the walk must decide: no log, keys that are not the merged positions, server sockets (the
+        walk follows the fd tables), a change the log does not explain."""
+        from ..fastpath.replay import THREAD_SNAPSHOT
+        side = self.side
+        objs = side.objects
+        log = objs.table if objs is not None else None
+        if not log or len(log.get("key", ())) == 0:
+            raise _NoLog("no table log")
+        key, op, ob, tid, pid, ptid = (np.asarray(log[k], dtype=np.int64)
+                                       for k in ("key", "op", "obj", "tid", "pid", "ptid"))
+        main = np.asarray(log["main"], dtype=bool)
+        if (np.diff(key) < 0).any() or (tid < 0).any() or (pid < 0).any():
+            raise _NoLog("a table log out of order, or with ids above 2**63")
+        num, num_ok = _int_col(self.df["evt.num"].array)
+        if not num_ok.all() or not np.array_equal(num - 1, self.rpos):
+            raise _NoLog("event numbers that are not the merged positions")
+        threads0 = list(st.threads.values())
+        start = key < 0
+        if (int(start.sum()) != len(threads0) or ob[start].tolist() != list(objs.start)
+                or tid[start].tolist() != [t.tid for t in threads0]):
+            raise _NoLog("a start table other than the proc list")
+        self._taps_checked()
+        # a process whose main thread is missing (libsinsp would make one as the collector reads it)
+        self._orphans(key, op, tid, pid, main)
+        code = self._entry_cids(st, threads0, key, op, ob, tid, pid, ptid)
+        # the events the collector re-reads the table on: the first, the special ones, those where the
+        # table size differs from the one at the event seen before
+        dpos = self.dpos
+        if len(dpos):
+            cum = np.cumsum(op)
+            ckeys = np.unique(key[key >= 0])
+            cand = np.concatenate(([0], np.searchsorted(dpos, (ckeys + 1) // 2), np.searchsorted(dpos, self.spos)))
+            cand = np.unique(cand[cand < len(dpos)])
+
+            def size(at: np.ndarray) -> np.ndarray:
+                k = np.searchsorted(key, 2 * dpos[at], side="right")
+                return np.where(k > 0, cum[np.maximum(k - 1, 0)], 0)
+            spec = np.zeros(len(dpos), dtype=bool)
+            spec[np.searchsorted(dpos, self.spos)] = True
+            trig = (cand == 0) | spec[cand] | (size(cand) != size(np.maximum(cand - 1, 0)))
+            looks = dpos[cand[trig]]
+        else:
+            looks = dpos
+        look_keys, look_ts = 2 * looks, self.ts_all[looks]
+        # processes: a tid held by a thread of that pid; containers: the main threads in one, and those
+        # the container events add
+        j = np.searchsorted(look_keys, key, side="left")
+        own = tid == pid
+        upid, gp = np.unique(tid[own], return_inverse=True)
+        self.procs = _lifetimes(gp, op[own] > 0, j[own], upid.tolist(), look_ts)
+        adds = self._container_adds
+        names = sorted({self.cid_list[c] for c in code[own & (code >= 0)].tolist()}
+                       | {c for _, new in adds for c in new})
+        index = {c: i for i, c in enumerate(names)}
+        remap = np.array([index[c] for c in self.cid_list] + [-1], dtype=np.int64)
+        cm = own & (code >= 0)
+        ca = [(p, index[c]) for p, new in adds for c in new]
+        g = np.concatenate((remap[code[cm]], np.array([c for _, c in ca], dtype=np.int64)))
+        d = np.concatenate((op[cm], np.ones(len(ca), dtype=np.int64)))
+        ck = np.concatenate((key[cm], 2 * np.array([p for p, _ in ca], dtype=np.int64)))
+        seq = np.argsort(ck, kind="stable")
+        g, d, ck = g[seq], d[seq], ck[seq]
+        by = np.lexsort((np.arange(len(g)), g))
+        count = np.empty(len(g), dtype=np.int64)
+        count[by] = _group_cumsum(g[by], d[by])
+        self.containers = _lifetimes(g, count > 0, np.searchsorted(look_keys, ck, side="left"), names, look_ts)
+        # the server sockets: followed by the walk up to the last event where they matter
+        limit = self._fd_limit()
+        if any(_server_fds(t.fds) for t in threads0) or self._server_rows()[:np.searchsorted(
+                self.rpos, limit, side="right")].any():
+            self._walk_tables(st, limit)
+        else:
+            self.startup = set() if len(dpos) else None
+            self.closings = {}
+        # each row's runc container: its thread snapshot's
+        runc = THREAD_SNAPSHOT.index("runc")
+        rc = [t[runc][0] if t[runc] else None for t in side.thread_rows]
+        self.cid_names = sorted({c for c in rc if c})
+        index = {c: i for i, c in enumerate(self.cid_names)}
+        per_snap = np.array([index[c] if c else -1 for c in rc] + [-1], dtype=np.int64)
+        tsnap = side.tsnap.astype(np.int64)
+        self.row_cid = per_snap[np.where(tsnap >= 0, tsnap, len(rc))]
+
+    def _taps_checked(self) -> None:
+        """``self.taps`` (row -> what summary_tap returned), after checking the tap saw every execve exit."""
+        side = self.side
+        taps = side.taps.get(TAP, [])
+        execs = np.flatnonzero(np.isin(self.retype, list(EXECVE_EXITS)) & (side.tsnap >= 0))
+        if len(execs) != len(taps) or (len(taps) and not np.array_equal(execs, [r for r, _ in taps])):
+            raise Fallback("execve exits the load-time tap did not see")      # a Side from elsewhere
+        self.taps = dict(taps)
+
+    def _fd_limit(self) -> int:
+        """The last merged position where the server sockets matter: the first event the collector
+        sees (its startup ports) and the last listening socket it sees closed (-1: none)."""
+        serv = self._server_rows(listening=True)
+        close_e = np.array([x == "close" for x in self.ty.names], dtype=bool)[self.retype] & (self.retype % 2 == 0)
+        closing = self.drows[(close_e & serv)[self.drows]]
+        limit = int(self.dpos[0]) if len(self.dpos) else -1
+        if len(closing):
+            limit = max(limit, int(self.rpos[closing[-1]]))
+        return limit
+
+    def _server_rows(self, listening: bool = False) -> np.ndarray:
+        """Per row, whether its fd snapshot is a server socket (listening, or a server connection)."""
+        fds = self.side.fd_rows
+        ftype = np.array([f[1] for f in fds] + [-1], dtype=np.int64)
+        role = np.array([f[3] for f in fds] + [0], dtype=np.int64)
+        per = np.isin(ftype, _SERVSOCKS)
+        if not listening:
+            per |= np.isin(ftype, _SOCKS) & (role == ROLE_SERVER)
+        fsnap = self.side.fsnap.astype(np.int64)
+        return per[np.where(fsnap >= 0, fsnap, len(fds))]
+
+    @staticmethod
+    def _orphans(key, op, tid, pid, main) -> None:
+        """Fallback when, after the changes of some key, a pid has threads that are not main threads
+        but no thread of its own tid (as _Threads.orphans)."""
+        nm = np.flatnonzero(~main)
+        if not len(nm):
+            return
+        at = np.concatenate((nm, np.arange(len(key))))
+        grp = np.concatenate((pid[nm], tid))
+        zero_n, zero_t = np.zeros(len(nm), dtype=np.int64), np.zeros(len(key), dtype=np.int64)
+        dn, dp = np.concatenate((op[nm], zero_t)), np.concatenate((zero_n, op))
+        order = np.lexsort((at, grp))
+        grp, at, dn, dp = grp[order], at[order], dn[order], dp[order]
+        kk = key[at]
+        last = np.r_[(grp[1:] != grp[:-1]) | (kk[1:] != kk[:-1]), True]
+        if (last & (_group_cumsum(grp, dn) > 0) & (_group_cumsum(grp, dp) <= 0)).any():
+            raise Fallback("a thread without its main thread")
+
+    def _entry_cids(self, st, threads0, key, op, ob, tid, pid, ptid) -> np.ndarray:
+        """Per log entry, the runc container of its thread (a code into ``self.cid_list``, -1: none):
+        what made the thread set it (the proc list's cgroups, its clone exit's, none for a placeholder),
+        an execve (the pair around it) may change it."""
+        cids: dict = {None: -1}
+        self.cid_list = []
+
+        def code(c) -> int:
+            got = cids.get(c)
+            if got is None:
+                got = cids[c] = len(self.cid_list)
+                self.cid_list.append(c)
+            return got
+        made: dict[int, int] = {}
+        for o, t in zip(self.side.objects.start, threads0, strict=True):
+            found = match_runc(t.cgroups) if t.cgroups else None
+            made[o] = code(found[0] if found is not None else None)
+        children = self.side.objects.clone_children
+        if -1 in children:
+            raise _NoLog("a clone exit that is not a row")
+        rows = np.fromiter(children, dtype=np.int64, count=len(children))
+        kids = np.fromiter(children.values(), dtype=np.int64, count=len(children))
+        # only the threads that are ever their process's main thread are in a container the tables count
+        needed = np.isin(kids, ob[tid == pid])
+        for o in kids[~needed].tolist():
+            made[o] = -1
+        rows, kids = rows[needed], kids[needed]
+        if len(rows):
+            cgi = _head_param_index("cgroups")[self.retype[rows]]
+            for o, raw in zip(kids.tolist(), self.rows_part.raw(rows, cgi), strict=True):
+                made[o] = code(_runc_id(raw))
+        uo, first, inv = np.unique(ob, return_index=True, return_inverse=True)
+        fresh = np.zeros(len(ob), dtype=bool)
+        fresh[first] = True
+        if (op[fresh] < 0).any():
+            raise _NoLog("a thread leaving the table before entering it")
+        # threads made otherwise: placeholders (get_thread: pid = tid, no parent), no container
+        other = fresh & (key >= 0) & ~np.isin(ob, np.fromiter(made, dtype=np.int64, count=len(made)))
+        if ((pid[other] != tid[other]) | (ptid[other] != -1)).any():
+            raise _NoLog("a thread the table log does not tell how it was made")
+        ocode = np.array([made.get(o, -1) for o in uo.tolist()], dtype=np.int64)
+        out = ocode[inv]
+        # execve: the same thread entering again, with the cgroups of the event (or those it had)
+        again = np.flatnonzero(~fresh & (op > 0))
+        if len(again):
+            byobj = np.lexsort((np.arange(len(ob)), inv))
+            where = np.empty(len(ob), dtype=np.int64)
+            where[byobj] = np.arange(len(ob))
+            bounds = np.searchsorted(inv[byobj], np.arange(len(uo) + 1))
+            for i in again.tolist():
+                k = int(key[i])
+                r = int(np.searchsorted(self.rpos, k // 2))
+                if k % 2 or r >= self.n or self.rpos[r] != k // 2 or int(self.retype[r]) not in EXECVE_EXITS:
+                    raise _NoLog("a thread entering the table again other than by an execve row")
+                keep = self.cid_list[out[i]] if out[i] >= 0 else None
+                new = code(self._event_cid(r, keep))
+                out[byobj[where[i]:bounds[inv[i] + 1]]] = new
+        return out
+
+    def _walk_tables(self, st, upto: int | None = None) -> None:
+        """``tables`` by following the thread table from the proc list through what changes it (see the
+        module docstring). With ``upto``, only the events up to that merged position are followed, for
+        the server sockets (``startup``, ``closings``) alone."""
+        from .summary import _Lifetimes
+        side, ty = self.side, self.ty
+        r_up = self.n if upto is None else int(np.searchsorted(self.rpos, upto, side="right"))
         th = _Threads()
         for t in st.threads.values():
             found = match_runc(t.cgroups) if t.cgroups else None
@@ -564,17 +817,18 @@ class _Build:
         if len(execs) != len(taps) or (len(taps) and not np.array_equal(execs, [r for r, _ in taps])):
             raise Fallback("execve exits the load-time tap did not see")      # a Side from elsewhere
         for r, val in taps:
-            ev.append((int(self.rpos[r]), 2, seq, "execve", (r, val)))
-            seq += 1
+            if r < r_up:
+                ev.append((int(self.rpos[r]), 2, seq, "execve", (r, val)))
+                seq += 1
         rtid = self.rtid
         # clone exits: StateEngine._clone_exit from their parameters
-        cx = np.flatnonzero(np.isin(self.retype, list(CLONE_EXITS)))
+        cx = np.flatnonzero(np.isin(self.retype[:r_up], list(CLONE_EXITS)))
         for r, args in zip(cx.tolist(), self._clone_args(cx), strict=True):
             ev.append((int(self.rpos[r]), 2, seq, "clone", (r, args)))
             seq += 1
         names = ty.names
         is_exit_x = np.array([x == "procexit" for x in names], dtype=bool)
-        pe = np.flatnonzero(is_exit_x[self.retype] & (side.tsnap >= 0))
+        pe = np.flatnonzero(is_exit_x[self.retype[:r_up]] & (side.tsnap[:r_up] >= 0))
         for r in pe.tolist():
             # procexit flags the thread closed, the next event removes it: nothing reads the flag between
             ev.append((int(self.rpos[r]) + 1, 0, seq, "remove", _unwrap(int(rtid[r]))))
@@ -586,45 +840,13 @@ class _Build:
             seq += 1
         # container events, rows or hidden (the state parses them wherever they are): what the table
         # of containers gains depends on the first parameter only, parsed once per distinct value
-        cont = sorted(CONTAINER_JSON_EVENTS | {CONTAINER_E})
-        hc = np.flatnonzero(np.isin(self.hetype, cont))
-        rc = np.flatnonzero(np.isin(self.retype, cont))
-        if len(hc) or len(rc):
-            items = [(p, part, i, int(t), raw) for part, idx, pos, ets in (
-                (self.hid_part, hc, self.hpos, self.hetype), (self.rows_part, rc, self.rpos, self.retype))
-                for p, i, t, raw in zip(pos[idx].tolist(), idx.tolist(), ets[idx].tolist(), part.raw(idx, 0),
-                                        strict=True)]
-            items.sort(key=lambda x: x[0])
-            # the events of the first item of each distinct key, read in one go per part
-            firsts: dict = {}
-            for _, part, i, t, raw in items:
-                firsts.setdefault((t, raw), (part, i))
-            read: dict = {}
-            for part in (self.hid_part, self.rows_part):
-                idx = [i for pt, i in firsts.values() if pt is part]
-                read.update(((id(part), i), e) for i, e in zip(idx, part.events(np.array(idx, dtype=np.int64)),
-                                                              strict=True))
-            keys: dict = {}
-            known: set = set()
-            vs = ViewState(et.head(), modern=self.cap.compat != "0.29")
-            for p, part, i, t, raw in items:
-                got = keys.get((t, raw))
-                if got is None:
-                    vs.extra.containers.clear()
-                    e = read[(id(part), i)]
-                    if t == CONTAINER_E:
-                        vs._track_container_e(e)
-                    else:
-                        vs._track_container_json(e)
-                    got = keys[(t, raw)] = [c[:12] for c in vs.extra.containers]
-                new = [c for c in got if c not in known]
-                if new:
-                    known.update(new)
-                    ev.append((p, 2, seq, "containers", new))
-                    seq += 1
+        for p, new in self._container_adds:
+            if upto is None or p <= upto:
+                ev.append((p, 2, seq, "containers", new))
+                seq += 1
         # threads the first event of an unknown tid creates (begin's get_thread): the rows that look their
         # thread up, grouped by tid (through the thread snapshots: few distinct tids)
-        reset = np.flatnonzero((ty.kind[self.retype] == _K_RESET) & self.rtid_ok)
+        reset = np.flatnonzero((ty.kind[self.retype[:r_up]] == _K_RESET) & self.rtid_ok[:r_up])
         snap_tid = np.array(i64([t[6] for t in side.thread_rows]), dtype=np.int64)
         tsn = side.tsnap[reset].astype(np.int64)
         if (tsn < 0).any() or (len(reset) and (snap_tid[tsn] != rtid[reset]).any()):
@@ -686,6 +908,8 @@ class _Build:
 
         while ev:
             p, phase, _, what, val = pop(ev)
+            if upto is not None and p > upto:
+                return
             if phase == 3:
                 look(p, val)
                 continue
@@ -744,9 +968,55 @@ class _Build:
                 if j < len(slist) and slist[j] != k and slist[j] != pushed_s:
                     pushed_s = slist[j]
                     push(ev, (pushed_s, 3, 0, "look", False))
+        if upto is not None:
+            return
         self.procs, self.containers = procs.frame(), conts.frame()
         self._check_rows()
         self.taps = {r: v for r, v in taps}
+
+    @cached_property
+    def _container_adds(self) -> list[tuple[int, list[str]]]:
+        """(merged position, container ids new to the table then) of the container events, rows or
+        hidden (the state parses them wherever they are): what the table of containers gains depends on
+        the first parameter only, parsed once per distinct value."""
+        out: list[tuple[int, list[str]]] = []
+        cont = sorted(CONTAINER_JSON_EVENTS | {CONTAINER_E})
+        hc = np.flatnonzero(np.isin(self.hetype, cont))
+        rc = np.flatnonzero(np.isin(self.retype, cont))
+        if not len(hc) and not len(rc):
+            return out
+        items = [(p, part, i, int(t), raw) for part, idx, pos, ets in (
+            (self.hid_part, hc, self.hpos, self.hetype), (self.rows_part, rc, self.rpos, self.retype))
+            for p, i, t, raw in zip(pos[idx].tolist(), idx.tolist(), ets[idx].tolist(), part.raw(idx, 0),
+                                    strict=True)]
+        items.sort(key=lambda x: x[0])
+        # the events of the first item of each distinct key, read in one go per part
+        firsts: dict = {}
+        for _, part, i, t, raw in items:
+            firsts.setdefault((t, raw), (part, i))
+        read: dict = {}
+        for part in (self.hid_part, self.rows_part):
+            idx = [i for pt, i in firsts.values() if pt is part]
+            read.update(((id(part), i), e) for i, e in zip(idx, part.events(np.array(idx, dtype=np.int64)),
+                                                          strict=True))
+        keys: dict = {}
+        known: set = set()
+        vs = ViewState(et.head(), modern=self.cap.compat != "0.29")
+        for p, part, i, t, raw in items:
+            got = keys.get((t, raw))
+            if got is None:
+                vs.extra.containers.clear()
+                e = read[(id(part), i)]
+                if t == CONTAINER_E:
+                    vs._track_container_e(e)
+                else:
+                    vs._track_container_json(e)
+                got = keys[(t, raw)] = [c[:12] for c in vs.extra.containers]
+            new = [c for c in got if c not in known]
+            if new:
+                known.update(new)
+                out.append((p, new))
+        return out
 
     def _clone_args(self, rows: np.ndarray) -> list[tuple]:
         """The parameters StateEngine._clone_exit reads, per clone exit row: child tid, flags, vtid,
