@@ -62,8 +62,13 @@ PY_JOBS = {
 }
 # after load: the capture is loaded (cap.events) before the clock starts, as in Jupyter or the TUI; each
 # job is the first call of its analysis on that capture
+# (the analyses' modules are imported before the clock too: they load lazily on first use, and with
+# PYTHONDONTWRITEBYTECODE set each process compiles them again)
 _LOADED = ("import sys\nfrom scapinspect.capture import Capture\n"
            "from scapinspect.analyzers.views import VIEWS, view_frame\n"
+           "import scapinspect.analyzers.summary, scapinspect.analyzers.fast_summary, scapinspect.analyzers.http\n"
+           "import scapinspect.analyzers.fast_io, scapinspect.analyzers.fast_conn, scapinspect.analyzers.views.fast\n"
+           "import scapinspect.analyzers.connections, scapinspect.analyzers.io_streams, scapinspect.analyzers.spy_users\n"
            "cap = Capture(sys.argv[1])\n_ = cap.events\n")
 AFTER_LOAD = {
     "spy_users": "cap.spy_users()", "connections": "cap.connections()", "echo": "cap.io_streams()",
