@@ -62,7 +62,7 @@ def test_the_log_starts_with_the_proc_list_and_ends_with_the_last_table() -> Non
     if not path.is_file():
         pytest.skip("../shared is absent")
     cap = Capture(str(path))
-    cap.events
+    _ = cap.events
     side, _, log = _log(cap)
     table = side.objects.table
     start = table["key"] == -1
