@@ -26,21 +26,23 @@ def categorical(codes: np.ndarray, labels: list) -> pd.Categorical:
     """``labels[code]`` per row (None, or a code < 0, is missing), as pd.Categorical(values) builds it:
     categories are the sorted distinct values present."""
     codes = np.asarray(codes, dtype=np.int64)
-    valid = codes >= 0
-    used = np.flatnonzero(np.bincount(codes[valid], minlength=len(labels))) if valid.any() else codes[:0]
-    present = sorted({labels[c] for c in used.tolist() if labels[c] is not None})
+    missing = codes < 0
+    if missing.any():
+        used = np.flatnonzero(np.bincount(codes[~missing], minlength=len(labels))).tolist()
+        codes = np.where(missing, len(labels), codes)      # (remap[len(labels)]: missing)
+    else:
+        used = np.flatnonzero(np.bincount(codes, minlength=len(labels))).tolist()
+    present = sorted({labels[c] for c in used if labels[c] is not None})
     rank = {v: k for k, v in enumerate(present)}
     remap = np.full(len(labels) + 1, -1, dtype=np.int64)
-    for c in used.tolist():
-        v = labels[c]
-        if v is not None:
-            remap[c] = rank[v]
-    new = remap[np.where(codes >= 0, codes, len(labels))]
+    kept = [c for c in used if labels[c] is not None]
+    remap[kept] = [rank[labels[c]] for c in kept]
     if present:
         cats = pd.Index(present, dtype=object if any(isinstance(v, str) and not v.isascii() and _surrogate(v) for v in present) else None)
     else:   # what pd.Categorical infers from no values (object) or only missing ones (float)
         cats = pd.Index([], dtype=float if len(codes) else object)
-    return pd.Categorical.from_codes(new, categories=cats)
+    # the codes are in range by construction: no validation pass
+    return pd.Categorical.from_codes(remap[codes], categories=cats, validate=False)
 
 
 def type_columns(prof_table: et.EventTable) -> dict[str, list]:

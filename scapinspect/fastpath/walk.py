@@ -59,39 +59,54 @@ _HAS_FLAGS = {k: v[1] for k, v in md.EVENT_BLOCKS.items()}
 _SCAN = 1 << 22      # words compared per step: keeps the mask small and in cache
 
 
-def _candidates(words: np.ndarray, first_type: int) -> np.ndarray:
-    """Word indices holding an event block type that is framed by its length and trailer."""
+def _candidates(words: np.ndarray, first_type: int) -> tuple[np.ndarray, np.ndarray]:
+    """Word indices holding an event block type that is framed by its length and trailer, and the
+    lengths of those blocks."""
     parts = [np.flatnonzero(words[k:k + _SCAN] == first_type) + k for k in range(0, len(words), _SCAN)]
     cand = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
-    return _framed(words, cand)
+    return _framing(words, cand)
 
 
-def _all_candidates(words: np.ndarray) -> np.ndarray:
+def _all_candidates(words: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     near = np.flatnonzero((words >> 6) == 8)            # 0x200..0x23f: every current event block type
     legacy = np.flatnonzero(words == 0x8010ABCD)
     cand = np.union1d(near[np.isin(words[near], _EV_TYPES)], legacy)
-    return _framed(words, cand)
+    return _framing(words, cand)
 
 
 def _framed(words: np.ndarray, cand: np.ndarray) -> np.ndarray:
+    return _framing(words, cand)[0]
+
+
+def _framing(words: np.ndarray, cand: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The candidates whose length and trailer agree, and their lengths (int64 bytes)."""
     n = len(words)
     cand = cand[cand + 1 < n]
     blen = words[cand + 1].astype(np.int64)
     end = cand + (blen >> 2)
     ok = (blen >= 12) & ((blen & 3) == 0) & (end <= n)
-    cand, end = cand[ok], end[ok]
+    cand, end, blen = cand[ok], end[ok], blen[ok]
     ok = words[end - 1] == words[cand + 1]
-    return cand[ok]
+    return cand[ok], blen[ok]
 
 
-def _chain(words: np.ndarray, cand: np.ndarray) -> np.ndarray | None:
+def _chain(words: np.ndarray, cand: np.ndarray, blen: np.ndarray | None = None) -> np.ndarray | None:
     """The candidates on the chain from word 0 to the end, or None when the chain leaves them."""
+    on = _on_chain(words, cand, blen)
+    return None if on is None else cand[on]
+
+
+def _on_chain(words: np.ndarray, cand: np.ndarray, blen: np.ndarray | None = None):
+    """Which candidates (of lengths ``blen``) are on the chain from word 0 to the end: a slice (all
+    of them, the rule) or their positions; None when the chain leaves them."""
     n = len(words)
     if not len(cand) or cand[0] != 0:
         return None
-    nxt = cand + (words[cand + 1].astype(np.int64) >> 2)
+    if blen is None:
+        blen = words[cand + 1].astype(np.int64)
+    nxt = cand + (blen >> 2)
     if np.array_equal(nxt[:-1], cand[1:]) and nxt[-1] == n:
-        return cand
+        return slice(None)
     # false candidates inside payloads: follow the chain through the candidates
     pos = np.searchsorted(cand, nxt)
     pos_l = pos.tolist()
@@ -106,8 +121,22 @@ def _chain(words: np.ndarray, cand: np.ndarray) -> np.ndarray | None:
             k = pos_l[k]
             continue
         if nxt_l[k] == n:
-            return cand[np.array(out, dtype=np.int64)]
+            return np.array(out, dtype=np.int64)
         return None
+
+
+def _header_record(has_flags: bool, version: int) -> np.dtype:
+    """One block's header fields from its first byte (block type and length first, then cpu, the
+    flags of EVF blocks and the event header), as a packed record."""
+    e = 14 if has_flags else 10
+    fields = {"cpu": ("<u2", 8), "ts": ("<u8", e), "tid": ("<u8", e + 8), "elen": ("<u4", e + 16),
+              "etype": ("<u2", e + 20)}
+    if has_flags:
+        fields["flags"] = ("<u4", 10)
+    if version == 2:
+        fields["nparams"] = ("<u4", e + 22)
+    return np.dtype({"names": list(fields), "formats": [f for f, _ in fields.values()],
+                     "offsets": [o for _, o in fields.values()], "itemsize": e + (26 if version == 2 else 22)})
 
 
 def walk(buf, start: int, v: dict[str, np.ndarray]) -> Blocks:
@@ -121,31 +150,47 @@ def walk(buf, start: int, v: dict[str, np.ndarray]) -> Blocks:
     first = int(words[0])
     if first not in _VERSION:
         raise Unsupported("the first block after the metadata is not an event")
-    cand = _chain(words, _candidates(words, first))
-    if cand is None:
-        cand = _chain(words, _all_candidates(words))
-    if cand is None:
-        raise Unsupported("metadata or damaged blocks between the events")
+    cand, blen = _candidates(words, first)
+    on = _on_chain(words, cand, blen)
+    kinds = [first]                 # (every candidate of the first scan has the first block's type)
+    if on is None:
+        cand, blen = _all_candidates(words)
+        on = _on_chain(words, cand, blen)
+        if on is None:
+            raise Unsupported("metadata or damaged blocks between the events")
+        kinds = None
+    cand, blen = cand[on], blen[on]
     off = cand * 4 + start
-    btype = words[cand]
-    blen = words[cand + 1].astype(np.int64)
-    # one block type is the rule: np.unique would sort every block
-    kinds = btype[:1] if (btype == btype[0]).all() else np.unique(btype)
+    if kinds is None:
+        btype = words[cand]
+        # one block type is the rule: np.unique would sort every block
+        kinds = [int(btype[0])] if (btype == btype[0]).all() else np.unique(btype).tolist()
     u16, u32, u64 = v["u16"], v["u32"], v["u64"]
     if len(kinds) == 1:
         # one block type (the rule): scalars instead of per-block version, flag and header arrays
-        k = int(kinds[0])
+        k = kinds[0]
         version = np.full(len(cand), _VERSION[k], dtype=np.uint8)
         has_flags = _HAS_FLAGS[k]
         evoff = off + (14 if has_flags else 10)
         hdr = 26 if _VERSION[k] == 2 else 22
         avail = blen - (4 + (14 if has_flags else 10))
-        flags = (u32[np.minimum(off + 10, len(u32) - 1)].astype(np.uint32) if has_flags
-                 else np.zeros(len(cand), dtype=np.uint32))
+        if (avail < hdr).any():
+            raise Unsupported("an event block too short for its header")
+        # every block holds its whole header now: one gather of the header bytes per block (not one
+        # per field), read through a record view
+        rec = _header_record(has_flags, _VERSION[k])
+        whole = np.ndarray((size - rec.itemsize + 1,), dtype=np.dtype((np.void, rec.itemsize)),
+                           buffer=v["u8"], strides=(1,))
+        h = whole[off].view(rec)
+        cpu, ts, tid, elen, etype = (h[f].copy() for f in ("cpu", "ts", "tid", "elen", "etype"))
+        flags = h["flags"].copy() if has_flags else np.zeros(len(cand), dtype=np.uint32)
+        nparams = h["nparams"].astype(np.int64) if _VERSION[k] == 2 else np.full(len(cand), -1, dtype=np.int64)
+        del h
     else:
+        btype = words[cand]
         version = np.empty(len(cand), dtype=np.uint8)
         has_flags = np.zeros(len(cand), dtype=bool)
-        for k in kinds.tolist():
+        for k in kinds:
             m = btype == k
             version[m] = _VERSION[k]
             has_flags[m] = _HAS_FLAGS[k]
@@ -153,18 +198,18 @@ def walk(buf, start: int, v: dict[str, np.ndarray]) -> Blocks:
         hdr = np.where(version == 2, 26, 22)
         avail = off + blen - 4 - evoff
         flags = np.where(has_flags, u32[np.minimum(off + 10, len(u32) - 1)], 0).astype(np.uint32)
-    if (avail < hdr).any():
-        raise Unsupported("an event block too short for its header")
-    elen = u32[evoff + 16]
+        if (avail < hdr).any():
+            raise Unsupported("an event block too short for its header")
+        elen = u32[evoff + 16]
+        cpu, ts, tid, etype = u16[off + 8], u64[evoff], u64[evoff + 8], u16[evoff + 20]
+        nparams = np.full(len(cand), -1, dtype=np.int64)
+        if (version == 2).any():
+            m = version == 2
+            nparams[m] = u32[evoff[m] + 22]
     if ((elen > avail) | (elen < hdr)).any():
         raise Unsupported("an event length does not fit its block")
-    del avail, hdr, blen, btype
-    nparams = np.full(len(cand), -1, dtype=np.int64)
-    if (version == 2).any():
-        m = version == 2
-        nparams[m] = u32[evoff[m] + 22]
-    return Blocks(off=off, evoff=evoff, version=version, cpu=u16[off + 8], flags=flags,
-                  ts=u64[evoff], tid=u64[evoff + 8], elen=elen, etype=u16[evoff + 20], nparams=nparams)
+    return Blocks(off=off, evoff=evoff, version=version, cpu=cpu, flags=flags,
+                  ts=ts, tid=tid, elen=elen, etype=etype, nparams=nparams)
 
 
 def _empty() -> Blocks:

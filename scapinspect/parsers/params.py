@@ -14,19 +14,36 @@ _U = {1: struct.Struct("<B"), 2: struct.Struct("<H"), 4: struct.Struct("<I"), 8:
 AF_UNIX, AF_INET, AF_INET6 = 1, 2, 10
 
 
+# width -> unpack_from of an integer of that width (the hot readers: one call, no Struct lookup)
+_I_READ = {n: st.unpack_from for n, st in _I.items()}
+_U_READ = {n: st.unpack_from for n, st in _U.items()}
+
+
 def as_int(raw, signed: bool = True) -> int | None:
     """An integer of the raw param's own width. None only for an absent or empty param; a param of
     an odd width (damaged or hostile input) is read as little-endian over the bytes it has (at most 8)."""
-    if raw is None or len(raw) == 0:
+    if raw is None:
         return None
-    st = (_I if signed else _U).get(len(raw))
-    if st is not None:
-        return st.unpack_from(raw, 0)[0]
+    read = (_I_READ if signed else _U_READ).get(len(raw))
+    if read is not None:
+        return read(raw)[0]
+    if len(raw) == 0:
+        return None
     b = bytes(raw[:8])
     return int.from_bytes(b, "little", signed=signed and len(b) == 8)
 
 
 def p_int(ev: Event, i: int, signed: bool = True) -> int | None:
+    """``as_int(ev.raw(i), signed)``, read in place (no memoryview slice) for the usual widths."""
+    if 0 <= i < ev.nparams:
+        read = (_I_READ if signed else _U_READ).get(ev.lens[i])
+        if read is not None:
+            o = ev.poffs
+            if type(o) is not int:
+                o = o[i]
+            elif i:
+                o = ev.offset_of(i)
+            return read(ev.buf, o)[0]
     return as_int(ev.raw(i), signed)
 
 
@@ -47,18 +64,38 @@ def p_bytes(ev: Event, i: int) -> bytes | None:
     return None if raw is None else bytes(raw)
 
 
+# split_list memo: the same args and cgroups come back with every clone of a process
+_SPLIT_MAX, _SPLIT_MAX_BYTES = 1024, 4096
+_split_memo: dict[bytes, tuple[str, ...]] = {}
+
+
 def split_list(raw: bytes | None) -> list[str]:
-    """A NUL-separated BYTEBUF list (execve args/env/cgroups)."""
+    """A NUL-separated BYTEBUF list (execve args/env/cgroups); a new list every call."""
     if not raw:
         return []
-    if raw.endswith(b"\0"):
-        raw = raw[:-1]
-    return [x.decode("utf-8", "surrogateescape") for x in raw.split(b"\0")]
+    key = bytes(raw)
+    got = _split_memo.get(key)
+    if got is None:
+        b = key[:-1] if key.endswith(b"\0") else key
+        got = tuple(x.decode("utf-8", "surrogateescape") for x in b.split(b"\0"))
+        if len(key) <= _SPLIT_MAX_BYTES:
+            if len(_split_memo) >= _SPLIT_MAX:
+                _split_memo.clear()
+            _split_memo[key] = got
+    return list(got)
+
+
+_ipv4_memo: dict[bytes, str] = {}     # (few distinct addresses: their text is kept)
 
 
 def ipv4_str(b: bytes) -> str:
     b = bytes(b[:4]).ljust(4, b"\0")
-    return f"{b[0]}.{b[1]}.{b[2]}.{b[3]}"
+    s = _ipv4_memo.get(b)
+    if s is None:
+        s = f"{b[0]}.{b[1]}.{b[2]}.{b[3]}"
+        if len(_ipv4_memo) < 4096:
+            _ipv4_memo[b] = s
+    return s
 
 
 def ipv6_str(b: bytes) -> str:

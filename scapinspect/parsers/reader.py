@@ -81,7 +81,9 @@ class Section:
 class Event:
     """One event: header fields and the framing of its parameters inside the file buffer.
 
-    Parameter values stay in the buffer; ``raw(i)`` returns a memoryview on demand.
+    Parameter values stay in the buffer; ``raw(i)`` returns a memoryview on demand. ``poffs`` holds
+    the parameters' offsets (a sequence), or only the first one's (an int: the others are summed up on
+    first use, which events that read their first parameter alone never pay for).
     """
 
     __slots__ = ("offset", "ts", "tid", "cpu", "type", "flags", "nparams", "lens", "poffs", "buf")
@@ -105,8 +107,26 @@ class Event:
         n = self.lens[i]
         if n == 0:
             return None
-        o = self.poffs[i]
+        o = self.poffs
+        if type(o) is not int:
+            o = o[i]
+        elif i:
+            o = self.offset_of(i)
         return self.buf[o:o + n]
+
+    def offset_of(self, i: int) -> int:
+        """Where parameter ``i`` (an index below ``nparams``) starts in the buffer."""
+        o = self.poffs
+        if type(o) is not int:
+            return o[i]
+        if i == 0:
+            return o
+        p = [o]     # (a loop beats accumulate for the few parameters of an event)
+        for n in self.lens[:-1]:
+            o += n
+            p.append(o)
+        self.poffs = p
+        return p[i]
 
     def __repr__(self) -> str:
         return f"Event(type={self.type}, ts={self.ts}, tid={self.tid}, cpu={self.cpu}, nparams={self.nparams})"

@@ -12,9 +12,9 @@ import time
 from dataclasses import dataclass
 
 from ..parsers import eventtable as et
-from ..parsers.params import as_int, ipv4_str, ipv6_str, is_v4_mapped
+from ..parsers.params import as_int, ipv4_str, ipv6_str, is_v4_mapped, parse_sockaddr, parse_socktuple
 from ..parsers.reader import Event
-from ..state.engine import EventContext, StateEngine, sanitize
+from ..state.engine import EventContext, StateEngine, sanitize, sockaddr_name, socktuple_name
 from .errno import errno_name, signal_name
 
 _PRINTABLE = bytes(c if 0x20 <= c <= 0x7E else 0x2E for c in range(256))
@@ -362,19 +362,39 @@ def _g(x: float) -> str:
     return f"{x:g}"
 
 
+# the text of a sockaddr / socktuple parameter depends on its bytes alone: memos keyed by them (a
+# load renders the same few addresses thousands of times, e.g. every failed connect's fd.name)
+_MEMO_MAX = 1 << 14
+_sockaddr_memo: dict[bytes, str] = {}
+_socktuple_memo: dict[bytes, str] = {}
+
+
+def _memo_put(memo: dict, key: bytes, text: str) -> str:
+    if len(memo) >= _MEMO_MAX:
+        memo.clear()
+    memo[key] = text
+    return text
+
+
 def _sockaddr(raw) -> str:
-    from ..parsers.params import parse_sockaddr
-    from ..state.engine import sockaddr_name
-    return sockaddr_name(parse_sockaddr(raw))
+    key = bytes(raw)
+    text = _sockaddr_memo.get(key)
+    if text is None:
+        text = _memo_put(_sockaddr_memo, key, sockaddr_name(parse_sockaddr(raw)))
+    return text
 
 
 def _socktuple(raw) -> str:
-    from ..parsers.params import parse_socktuple
-    from ..state.engine import socktuple_name
-    tup = parse_socktuple(raw)
-    if tup is not None and tup[0] == "other" and raw[0] in (2, 10):
-        return "INVALID IPv4" if raw[0] == 2 else "INVALID IPv6"
-    return socktuple_name(tup)
+    key = bytes(raw)
+    text = _socktuple_memo.get(key)
+    if text is None:
+        tup = parse_socktuple(raw)
+        if tup is not None and tup[0] == "other" and raw[0] in (2, 10):
+            text = "INVALID IPv4" if raw[0] == 2 else "INVALID IPv6"
+        else:
+            text = socktuple_name(tup)
+        _memo_put(_socktuple_memo, key, text)
+    return text
 
 
 __all__ = ["ParamRenderer", "Profile", "profile", "dotted", "ascii_text", "hex_dump", "flags_resolve",

@@ -177,13 +177,14 @@ class StateEngine:
         return t
 
     def main_thread(self, t: ThreadInfo) -> ThreadInfo:
-        if t.is_main():
+        if t.tid == t.pid or t.flags & CL_IS_MAIN_THREAD:     # (t.is_main())
             return t
         return self.get_thread(t.pid)
 
     def fd_table(self, t: ThreadInfo) -> dict[int, FdInfo]:
-        if t.flags & CL_CLONE_FILES:
-            return self.main_thread(t).fds
+        f = t.flags
+        if f & CL_CLONE_FILES and t.tid != t.pid and not f & CL_IS_MAIN_THREAD:    # (main_thread(t))
+            return self.get_thread(t.pid).fds
         return t.fds
 
     def get_fd(self, t: ThreadInfo | None, fd: int) -> FdInfo | None:
@@ -398,11 +399,15 @@ class StateEngine:
     def _clone_exit(self, ev: Event, ctx: EventContext) -> None:
         tid = ev.tid
         childtid = p_int(ev, 0)
-        flags = self._param(ev, "flags", False) or 0
+        names = self._names[ev.type]
+        i = names.get("flags")
+        flags = (p_int(ev, i, False) if i is not None else None) or 0
         if childtid is None or childtid < 0:
             return
-        vtid = self._param(ev, "vtid")
-        vpid = self._param(ev, "vpid")
+        i = names.get("vtid")
+        vtid = p_int(ev, i) if i is not None else None
+        i = names.get("vpid")
+        vpid = p_int(ev, i) if i is not None else None
         vtid = tid if vtid is None else vtid
         in_container = bool(flags & CL_CHILD_IN_PIDNS) or tid != vtid
         inverted = False
@@ -430,18 +435,18 @@ class StateEngine:
                 self.on_table(-1, child)
             del self.threads[childtid]
         c = ThreadInfo(childtid, p_int(ev, 4), tid)
-        names = self._names[ev.type]
+        ci = names.get("comm", 99)
+        exe = p_str(ev, 1) or ""
+        comm = (p_str(ev, ci) if ev.nparams > ci else exe) or ""
+        args = p_bytes(ev, 2)
         valid_parent = not (parent.comm == "<NA>" and parent.uid == 0xFFFFFFFF)
         if not valid_parent:
             # libsinsp fills an unknown caller from the event and gives it the child's names
-            exe = p_str(ev, 1) or ""
-            comm = p_str(ev, names["comm"]) if "comm" in names and ev.nparams > names["comm"] else exe
-            parent.exe, parent.comm = exe, comm or ""
-            parent.args = split_list(p_bytes(ev, 2))
+            parent.exe, parent.comm = exe, comm
+            parent.args = split_list(args)
             parent.version += 1
         if valid_parent:
-            c.comm, c.exe, c.exepath = parent.comm, parent.exe, parent.exepath
-            c.args = list(parent.args)
+            c.exepath = parent.exepath      # (comm, exe and args: the event's, below)
             c.sid, c.vpgid, c.tty, c.loginuid = parent.sid, parent.vpgid, parent.tty, parent.loginuid
             if not flags & CL_CLONE_THREAD:
                 c.env = list(parent.env)
@@ -452,21 +457,23 @@ class StateEngine:
             c.cwd = self.cwd(parent)
         if inverted:
             c.flags |= CL_CLONE_INVERTED
-        c.exe = p_str(ev, 1) or ""
-        c.comm = p_str(ev, names["comm"]) if "comm" in names and ev.nparams > names["comm"] else c.exe
-        c.comm = c.comm or ""
-        c.args = split_list(p_bytes(ev, 2))
+        c.exe = exe
+        c.comm = comm
+        c.args = split_list(args)
         c.fdlimit = p_int(ev, 7) or 0
-        uid = self._param(ev, "uid", False)
-        gid = self._param(ev, "gid", False)
+        i = names.get("uid")
+        uid = p_int(ev, i, False) if i is not None else None
+        i = names.get("gid")
+        gid = p_int(ev, i, False) if i is not None else None
         c.uid = 0xFFFFFFFF if uid is None else uid
         c.gid = 0xFFFFFFFF if gid is None else gid
         if in_container:
             c.vtid, c.vpid = vtid, vpid if vpid is not None else -1
         else:
             c.vtid, c.vpid = c.tid, c.pid
-        if "cgroups" in names:
-            c.cgroups = split_list(p_bytes(ev, names["cgroups"]))
+        i = names.get("cgroups")
+        if i is not None:
+            c.cgroups = split_list(p_bytes(ev, i))
         c.clone_ts = ev.ts
         self.threads[childtid] = c
         if self.on_table is not None:
@@ -543,41 +550,47 @@ class StateEngine:
         t = ctx.tinfo
         if t is None:
             return
-        enter = self.enter_of(ev, t)
-        names = self._names[ev.type]
-        info = self.table.events[ev.type]
-        fd = p_int(ev, 0)
-        name = p_str(ev, names["name"]) if "name" in names else None
-        flags = self._param(ev, "flags", False) if "flags" in names else 0
-        dirfd = self._param(ev, "dirfd") if "dirfd" in names else None
-        dev = self._param(ev, "dev", False) if "dev" in names else 0
-        if enter is not None:
+        etype = ev.type
+        enter = t.enter
+        names = self._names[etype]
+        kind = self.table.events[etype].name
+        i = names.get("name")
+        name = p_str(ev, i) if i is not None else None
+        # the exit's flags and dirfd, or the enter's when its name wins (each read only if used)
+        src, sn = ev, names
+        if enter is not None and enter.type == etype - 1:     # (enter_of)
             en = self._names[enter.type]
-            ename = p_str(enter, en["name"]) if "name" in en else None
+            i = en.get("name")
+            ename = p_str(enter, i) if i is not None else None
             if ename and ename != "(NULL)" or name is None:
                 name = ename
-                if "flags" in en:
-                    flags = self._param(enter, "flags", False)
-                if "dirfd" in en:
-                    dirfd = self._param(enter, "dirfd")
-        if info.name == "creat":
-            flags = 0
+                src, sn = enter, en
         if name is None:
             return
+        i = sn.get("flags", names.get("flags"))
+        flags = (p_int(src if "flags" in sn else ev, i, False) or 0) if i is not None and kind != "creat" else 0
+        openat = kind == "openat" or kind == "openat2"
+        if openat:
+            i = sn.get("dirfd", names.get("dirfd"))
+            dirfd = p_int(src if "dirfd" in sn else ev, i) if i is not None else None
+        fd = p_int(ev, 0)
         if fd is None or fd < 0:
-            if info.name in ("openat", "openat2"):
+            if openat:
                 self._dirfd_base(t, name, dirfd if dirfd is not None else AT_FDCWD, ctx)   # sets ctx.fdinfo
             return
-        if info.name in ("openat", "openat2"):
+        if openat:
             base = self._dirfd_base(t, name, dirfd if dirfd is not None else AT_FDCWD, ctx)
         else:
             base = self.cwd(t)
-        full = concat_paths(base, name)
-        flags = flags or 0
+        full = _concat(base, name)
         f = FdInfo(md.FD_DIRECTORY if flags & O_DIRECTORY else md.FD_FILE_V2, full)
         f.openflags = flags
-        f.dev = dev or 0
-        ctx.fdinfo = self.add_fd(t, fd, f, fresh=True)
+        i = names.get("dev")
+        if i is not None:
+            f.dev = p_int(ev, i, False) or 0
+        self.fd_table(t)[fd] = f        # (add_fd of a fresh FdInfo)
+        t.lastevent_fd = fd
+        ctx.fdinfo = f
         ctx.fd = fd
 
     def _dirfd_base(self, t: ThreadInfo, name: str, dirfd: int, ctx: EventContext) -> str:
@@ -1074,6 +1087,21 @@ def socktuple_name(tup: tuple | None) -> str:
     if kind == "unix":
         return f"{tup[1]:x}->{tup[2]:x} {sanitize(tup[3])}"
     return f"family {tup[1]}"
+
+
+_CONCAT_MAX = 1 << 14
+_concat_memo: dict[tuple[str, str], str] = {}
+
+
+def _concat(base: str, name: str) -> str:
+    """concat_paths, memoised (it is pure; an open's directory and name repeat a lot)."""
+    key = (base, name)
+    full = _concat_memo.get(key)
+    if full is None:
+        if len(_concat_memo) >= _CONCAT_MAX:
+            _concat_memo.clear()
+        full = _concat_memo[key] = concat_paths(base, name)
+    return full
 
 
 def sanitize(s: str) -> str:

@@ -11,7 +11,8 @@ from collections.abc import Callable
 
 from ..parsers import eventtable as et
 from ..parsers import metadata as md
-from ..parsers.params import as_int, ipv4_str, ipv6_str
+from ..parsers.params import as_int, ipv4_str, ipv6_str, p_int
+from .engine import sanitize
 from .model import ROLE_NONE, TYPE_NAMES, FdInfo
 from .tracking import CONTAINER_TYPES, match_runc
 
@@ -186,10 +187,9 @@ def _creator_name(fc: FieldContext) -> str | None:
 
 def _fd_name(fc: FieldContext, f: FdInfo) -> str | None:
     if fc.einfo.name == "connect" and fc.ev.type % 2 == 1:
-        r = as_int(fc.ev.raw(0), True)
+        r = p_int(fc.ev, 0)
         if r is not None and r < 0:
             return _creator_name(fc)
-    from .engine import sanitize
     return sanitize(f.name)
 
 
