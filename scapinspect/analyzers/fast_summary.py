@@ -123,6 +123,14 @@ class _Types:
     inert: np.ndarray           # no thread lookup and no handler
     multi_fd: np.ndarray
     res_idx: np.ndarray         # FieldContext.res's parameter, -1 for none
+    exit: np.ndarray            # an exit event (odd id)
+    io_exit: np.ndarray         # an exit event that reads or writes an fd
+
+    def named(self, name: str, exits: bool | None = None) -> np.ndarray:
+        """Per type id, whether it is called ``name`` (and is an exit, or an enter, when ``exits`` is
+        given)."""
+        out = np.array([x == name for x in self.names], dtype=bool)
+        return out if exits is None else out & (self.exit == exits)
 
 
 @lru_cache(maxsize=4)
@@ -147,7 +155,9 @@ def _types(compat: str) -> _Types:
         leading=np.isin(np.arange(len(ev)), list(LEADING_CONTAINER_EVENTS)),
         inert=np.isin(kind_a, (_K_NONE, _K_SKIP_PROCINFO)) & (hmode_a == 0),
         multi_fd=np.array([n in _MULTI_FD for n in names], dtype=bool),
-        res_idx=np.array(type_columns(prof.table)["res_idx"], dtype=np.int64))
+        res_idx=np.array(type_columns(prof.table)["res_idx"], dtype=np.int64),
+        exit=np.arange(len(ev)) % 2 == 1,
+        io_exit=(np.arange(len(ev)) % 2 == 1) & (((flags & et.EF_READS_FROM_FD) | (flags & et.EF_WRITES_TO_FD)) != 0))
 
 
 # -- reading the side data ----------------------------------------------------------------------------------
@@ -343,9 +353,16 @@ def _unwrap(x: int) -> int:
 
 
 def _int_col(arr) -> tuple[np.ndarray, np.ndarray]:
-    """(values, valid) of a nullable integer column."""
+    """(values, valid) of a nullable integer column, values 0 where missing; the values are read-only
+    (the column's own array when nothing is missing, not a copy)."""
     a = pd.array(arr, dtype="Int64")
-    return a.to_numpy(dtype=np.int64, na_value=0), ~a.isna()
+    v = a.to_numpy(dtype=np.int64, na_value=0, copy=False)
+    if v.flags.writeable:
+        v = v.view()
+        v.flags.writeable = False
+    ok = a.isna()
+    np.logical_not(ok, out=ok)
+    return v, ok
 
 
 # -- the thread table ---------------------------------------------------------------------------------------
@@ -508,6 +525,7 @@ class _Build:
             raise Fallback("no side data for the whole frame")
         self.ty = _types(cap.compat)
         self.keep = cap._kept_positions()
+        self._server_cache: dict[bool, np.ndarray] = {}
         self.rows_part = _Part(side.rows)
         self.hid_part = _Part(side.hidden)
 
@@ -525,7 +543,8 @@ class _Build:
 
     # -- the order of events -------------------------------------------------------------------------------
     def sequence(self) -> None:
-        """Merged file positions of rows and hidden events, and which events the collector sees."""
+        """Merged file positions of rows and hidden events, and which events the collector sees (the
+        hidden events are checked by the types present among them, not one by one)."""
         side, h, ty = self.side, self.side.hidden, self.ty
         n, nh = len(side.tsnap), len(h)
         self.n, self.nh = n, nh
@@ -535,16 +554,18 @@ class _Build:
         self.rpos = np.arange(n, dtype=np.int64) + np.cumsum(np.bincount(before, minlength=n + 1))[:n]
         self.retype = self.rows_part.etype
         self.hetype = self.hid_part.etype
+        ntypes = len(ty.names)
         # the container descriptions that lead the file: the state reads them, the collector does not
-        lead = (before == 0) & ty.leading[self.hetype]
-        self.nlead = int(np.argmin(lead)) if not lead.all() else nh
-        if (~ty.inert[self.hetype]).any():
+        head = int(np.searchsorted(before, 1))          # the hidden events before the first row
+        lead = ty.leading[self.hetype[:head]]
+        self.nlead = int(np.argmin(lead)) if not lead.all() else head
+        count = np.bincount(self.hetype, minlength=ntypes)
+        if (~ty.inert[count > 0]).any():
             raise Fallback("hidden events that change the state")
-        rest = self.hetype[self.nlead:]
-        infra = np.array([x == "infra" for x in ty.names], dtype=bool)
-        seen = rest[~ty.not_delivered[rest]]
-        if (ty.fdrel[seen] | ty.read[seen] | ty.write[seen] | (ty.handled[seen] & ~infra[seen])
-                | (seen <= 1)).any():
+        rest = count - np.bincount(self.hetype[:self.nlead], minlength=ntypes) > 0
+        seen = rest & ~ty.not_delivered
+        infra = ty.named("infra")
+        if (seen & (ty.fdrel | ty.read | ty.write | (ty.handled & ~infra) | (np.arange(ntypes) <= 1))).any():
             raise Fallback("hidden events the collector reads beyond the columns")
         gen = np.flatnonzero(self.retype <= 1)
         if len(gen):
@@ -553,10 +574,13 @@ class _Build:
             if names & _HANDLED:
                 raise Fallback("generic events named like a syscall the collector treats apart")
         rows = ~ty.not_delivered[self.retype]
-        hid = np.zeros(nh, dtype=bool)
         if self.keep is None:
-            hid[self.nlead:] = ~ty.not_delivered[rest]
+            if (seen == rest).all():                    # every hidden event after the leading ones
+                self.dhid = np.arange(self.nlead, nh, dtype=np.int64)
+            else:
+                self.dhid = self.nlead + np.flatnonzero(~ty.not_delivered[self.hetype[self.nlead:]])
         else:
+            self.dhid = np.zeros(0, dtype=np.int64)
             rows &= self.keep
             sel = np.flatnonzero(self.keep)
             # the collector's own test for leading container events runs over what it is given
@@ -564,21 +588,34 @@ class _Build:
             k = int(np.argmin(lead_rows)) if not lead_rows.all() else len(sel)
             rows[sel[:k]] = False
         self.drows = np.flatnonzero(rows)
-        self.dhid = np.flatnonzero(hid)
         self.dr, self.dh = _span(self.drows), _span(self.dhid)
         m = n + nh
-        deliv = np.zeros(m, dtype=bool)
-        deliv[self.rpos[self.drows]] = True
-        deliv[self.hpos[self.dhid]] = True
-        self.dpos = np.flatnonzero(deliv)          # merged positions the collector sees, in order
-        spec = np.zeros(m, dtype=bool)
-        spec[self.rpos] = ty.special[self.retype]
-        self.spos = self.dpos[spec[self.dpos]]     # ... and those it re-reads the table on
+        nd = len(self.drows) + len(self.dhid)
+        # the events the collector sees, as merged positions: most often every one from some position on
+        self.d0 = m - nd
+        firsts = [int(self.rpos[self.drows[0]])] if len(self.drows) else []
+        firsts += [int(self.hpos[self.dhid[0]])] if len(self.dhid) else []
+        if firsts and min(firsts) >= self.d0:          # nd distinct positions in [d0, m): all of them
+            self.dpos = np.arange(self.d0, m, dtype=np.int64)
+            self.out_of = None
+        else:
+            deliv = np.zeros(m, dtype=bool)
+            deliv[self.rpos[self.drows]] = True
+            deliv[self.hpos[self.dhid]] = True
+            self.dpos = np.flatnonzero(deliv)          # merged positions the collector sees, in order
+            self.out_of = np.empty(m, dtype=np.int64)  # merged position -> output row
+            self.out_of[self.dpos] = np.arange(nd)
+        special = np.flatnonzero(ty.special[self.retype])
+        self.spos = self.rpos[special[rows[special]]]  # ... and those it re-reads the table on
         ts = np.empty(m, dtype=np.int64)
         ts[self.rpos] = _int_col(self.df["evt.rawtime"].array)[0]
         ts[self.hpos] = self.hid_part.ts
         self.ts_all = ts
         self.rtid, self.rtid_ok = _int_col(self.df["thread.tid"].array)
+
+    def out(self, pos: np.ndarray) -> np.ndarray:
+        """The output rows (of the collector's columns) of merged positions ``pos`` it sees."""
+        return pos - self.d0 if self.out_of is None else self.out_of[pos]
 
     # -- threads, containers -------------------------------------------------------------------------------
     def tables(self, sec: Section) -> None:
@@ -678,9 +715,8 @@ class _Build:
         rc = [t[runc][0] if t[runc] else None for t in side.thread_rows]
         self.cid_names = sorted({c for c in rc if c})
         index = {c: i for i, c in enumerate(self.cid_names)}
-        per_snap = np.array([index[c] if c else -1 for c in rc] + [-1], dtype=np.int64)
-        tsnap = side.tsnap.astype(np.int64)
-        self.row_cid = per_snap[np.where(tsnap >= 0, tsnap, len(rc))]
+        per_snap = np.array([index[c] if c else -1 for c in rc] + [-1], dtype=np.int64)   # (tsnap -1: none)
+        self.row_cid = per_snap[side.tsnap]
 
     def _taps_checked(self) -> None:
         """``self.taps`` (row -> what summary_tap returned), after checking the tap saw every execve exit."""
@@ -694,9 +730,7 @@ class _Build:
     def _fd_limit(self) -> int:
         """The last merged position where the server sockets matter: the first event the collector
         sees (its startup ports) and the last listening socket it sees closed (-1: none)."""
-        serv = self._server_rows(listening=True)
-        close_e = np.array([x == "close" for x in self.ty.names], dtype=bool)[self.retype] & (self.retype % 2 == 0)
-        closing = self.drows[(close_e & serv)[self.drows]]
+        closing = self._closing_rows
         limit = int(self.dpos[0]) if len(self.dpos) else -1
         if len(closing):
             limit = max(limit, int(self.rpos[closing[-1]]))
@@ -704,14 +738,23 @@ class _Build:
 
     def _server_rows(self, listening: bool = False) -> np.ndarray:
         """Per row, whether its fd snapshot is a server socket (listening, or a server connection)."""
-        fds = self.side.fd_rows
-        ftype = np.array([f[1] for f in fds] + [-1], dtype=np.int64)
-        role = np.array([f[3] for f in fds] + [0], dtype=np.int64)
-        per = np.isin(ftype, _SERVSOCKS)
-        if not listening:
-            per |= np.isin(ftype, _SOCKS) & (role == ROLE_SERVER)
-        fsnap = self.side.fsnap.astype(np.int64)
-        return per[np.where(fsnap >= 0, fsnap, len(fds))]
+        got = self._server_cache.get(listening)
+        if got is None:
+            fds = self.side.fd_rows
+            # per fd snapshot, then two entries for fsnap -2 and -1 (none)
+            ftype = np.array([f[1] for f in fds] + [-1, -1], dtype=np.int64)
+            role = np.array([f[3] for f in fds] + [0, 0], dtype=np.int64)
+            per = np.isin(ftype, _SERVSOCKS)
+            if not listening:
+                per |= np.isin(ftype, _SOCKS) & (role == ROLE_SERVER)
+            got = self._server_cache[listening] = per[self.side.fsnap]
+        return got
+
+    @cached_property
+    def _closing_rows(self) -> np.ndarray:
+        """The rows the collector sees that close a listening socket (close enters)."""
+        close_e = self.ty.named("close", exits=False)[self.retype] & self._server_rows(listening=True)
+        return self.drows[close_e[self.dr]]
 
     @staticmethod
     def _orphans(key, op, tid, pid, main) -> None:
@@ -1196,15 +1239,9 @@ class _Build:
         or remove a server socket (their fd number is one a server socket ever had), ("closing", row)
         for the listening sockets the collector sees closed."""
         side, ty = self.side, self.ty
-        fds = side.fd_rows
-        fsnap = side.fsnap.astype(np.int64)
-        ftype = np.array([f[1] for f in fds] + [-1], dtype=np.int64)
-        role = np.array([f[3] for f in fds] + [0], dtype=np.int64)
-        k = np.where(fsnap >= 0, fsnap, len(fds))
-        serv = np.isin(ftype[k], _SERVSOCKS)
-        server = serv | (np.isin(ftype[k], _SOCKS) & (role[k] == ROLE_SERVER))
-        close_e = np.array([x == "close" for x in ty.names], dtype=bool)[self.retype] & (self.retype % 2 == 0)
-        closing = self.drows[(close_e & serv)[self.drows]]
+        fsnap = side.fsnap
+        server = self._server_rows()
+        closing = self._closing_rows
         limit = int(self.dpos[0]) if len(self.dpos) else -1
         if len(closing):
             limit = max(limit, int(self.rpos[closing[-1]]))
@@ -1282,9 +1319,9 @@ class _Build:
     def _sport(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """fd.sport of rows (values, valid)."""
         fds = self.side.fd_rows
-        fsnap = self.side.fsnap[rows].astype(np.int64)
-        per_v = np.zeros(len(fds) + 1, dtype=np.int64)
-        per_ok = np.zeros(len(fds) + 1, dtype=bool)
+        # per fd snapshot, then two entries for fsnap -2 and -1 (none)
+        per_v = np.zeros(len(fds) + 2, dtype=np.int64)
+        per_ok = np.zeros(len(fds) + 2, dtype=bool)
         for i, (_, ftype, _, role, _, sport, _, dport) in enumerate(fds):
             if role == 0:
                 continue
@@ -1292,25 +1329,24 @@ class _Build:
                 per_v[i], per_ok[i] = dport, True
             elif ftype in _SERVSOCKS and sport is not None:
                 per_v[i], per_ok[i] = sport, True
-        k = np.where(fsnap >= 0, fsnap, len(fds))
-        return per_v[k], per_ok[k]
+        fsnap = self.side.fsnap[_span(np.asarray(rows))]
+        return per_v[fsnap], per_ok[fsnap]
 
     # -- the per-event columns ----------------------------------------------------------------------------
     def columns(self):
         """The collector's per-event columns (summary.EventCols) and a function building its frame
-        from them (see replay_collect for the columns)."""
+        from them (see replay_collect for the columns). Full-length arrays are made only for the
+        columns of every event; the rows' fd columns are views of the frame's where they can be."""
         from .summary import EventCols, Sparse, Text
         side, ty, df = self.side, self.ty, self.df
         drows, dhid = self.drows, self.dhid
         nd = len(self.dpos)
-        out_of = np.empty(self.n + self.nh, dtype=np.int64)     # merged position -> output row
-        out_of[self.dpos] = np.arange(nd)
         dr, dh = self.dr, self.dh       # drows, dhid as slices when they can be (views, not copies)
-        orow, ohid = out_of[self.rpos[dr]], out_of[self.hpos[dh]]
-        et_r, et_h = self.retype[dr], self.hetype[dh]
-        small = np.int16 if len(ty.names) < 32767 else np.int64
-        etype = np.empty(nd, dtype=small)
-        etype[orow], etype[ohid] = et_r, et_h
+        orow, ohid = self.out(self.rpos[dr]), self.out(self.hpos[dh])
+        et_r = self.retype[dr]
+        # the hidden events' types: most often one (procinfo), its per-type values then fill the column
+        htypes = np.flatnonzero(np.bincount(self.hetype[dh], minlength=len(ty.names))) if len(dhid) else []
+        et_h = int(htypes[0]) if len(htypes) == 1 else self.hetype[dh]
 
         def merged(rows: np.ndarray, hid=0, dtype=np.int64) -> np.ndarray:
             if np.ndim(hid) == 0:       # one value for every hidden event: fill, then the rows
@@ -1327,45 +1363,50 @@ class _Build:
         tdtype = np.int16 if len(tnames) < 32767 else np.int64
         tcode = merged(tcat.codes[dr], len(tcat.categories) + et_h, tdtype)
         rres, rres_ok = _int_col(df["evt.rawres"].array[dr])
-        hres, hres_ok = self._hidden_res(dhid)
+        hres, hres_ok = self._hidden_res(dhid, htypes)
         res_ok = merged(rres_ok, hres_ok if hres_ok.any() else False, bool)
-        res = merged(np.where(rres_ok, rres, 0), hres if hres_ok.any() else 0)
+        res = merged(rres, hres if hres_ok.any() else 0)
         # fd fields: kept for the rows only (hidden events have none), where the event is about an fd
         # and has a thread (fsnap != -1)
-        fsnap = side.fsnap[dr].astype(np.int64)
+        fsnap = side.fsnap[dr]
         fcat = df["fd.type"].array
-        fcodes = fcat.codes[dr].astype(np.int64)
+        fcodes = fcat.codes[dr]
         ncat = df["fd.name"].array
         nlabels = list(ncat.categories)
-        ncodes = ncat.codes[dr].astype(np.int64)
+        ncodes = ncat.codes[dr]
         sport, sport_ok = self._sport(drows)
         blen, blen_ok = _int_col(df["evt.buflen"].array[dr])
         blen_ok &= fsnap != -1
         lat, lat_ok = _int_col(df["evt.latency"].array[dr])
-        lat_ok &= (et_r % 2 == 1) & (ty.read[et_r] | ty.write[et_r])
+        lat_ok &= ty.io_exit[et_r]
         fd_types = [table_text(x) for x in fcat.categories]
+        # per fd.type code, file or unix (the last entry: code -1, none)
         file_unix = np.append(np.isin(np.array(fd_types, dtype=object), ["file", "unix"]), False)
-        to_file_unix = file_unix[np.where(fcodes >= 0, fcodes, len(fd_types))]
-        pidx = np.flatnonzero(np.array([x == "execve" for x in ty.names], dtype=bool)[et_r] & (et_r % 2 == 1))
+        to_file_unix = file_unix[fcodes]
+        pidx = np.flatnonzero(ty.named("execve", exits=True)[et_r])
         pvals = np.empty(len(pidx), dtype=object)
         pvals[:] = [table_text(v[4]) if v is not None else None
                     for v in (self.taps.get(r) for r in drows[pidx].tolist())]
         keep = np.array([v is not None for v in pvals], dtype=bool)
         cols = EventCols(
-            ts=self.ts_all[self.dpos], type_code=tcode, type_names=tnames, exit=(etype & 1).astype(bool),
-            res=res, res_ok=res_ok, is_read=ty.read[etype], is_write=ty.write[etype],
+            ts=self.ts_all[_span(self.dpos)], type_code=tcode, type_names=tnames, exit=merged(ty.exit[et_r], ty.exit[et_h], bool),
+            res=res, res_ok=res_ok, is_read=merged(ty.read[et_r], ty.read[et_h], bool),
+            is_write=merged(ty.write[et_r], ty.write[et_h], bool),
             hidden=merged(False, True, bool), fd_rows=orow, fd_type=fcodes, fd_types=fd_types,
             name=Text(ncodes, [table_text(x) for x in nlabels]),
             containername=self._containername(drows, ncodes, nlabels),
-            sport=np.where(sport_ok, sport, 0), sport_ok=sport_ok, buflen=np.where(blen_ok, blen, 0),
+            sport=sport, sport_ok=sport_ok, buflen=np.where(blen_ok, blen, 0),
             latency=np.where(lat_ok, lat, 0), pname=Sparse(orow[pidx][keep], pvals[keep]),
             arg=self._args(drows, orow, dhid, ohid, et_r, rres, rres_ok, to_file_unix))
         return cols, lambda: _frame(cols, blen_ok, lat_ok)
 
-    def _hidden_res(self, dhid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """FieldContext.res of hidden events: the 'res' (or an fd creator's 'fd') parameter."""
+    def _hidden_res(self, dhid: np.ndarray, htypes) -> tuple[np.ndarray, np.ndarray]:
+        """FieldContext.res of hidden events (of types ``htypes``): the 'res' (or an fd creator's 'fd')
+        parameter."""
         vals = np.zeros(len(dhid), dtype=np.int64)
         ok = np.zeros(len(dhid), dtype=bool)
+        if not (self.ty.res_idx[np.asarray(htypes, dtype=np.int64)] >= 0).any():
+            return vals, ok
         ridx = self.ty.res_idx[self.hetype[self.dh]]
         m = np.flatnonzero(ridx >= 0)
         for i, raw in zip(m.tolist(), self.hid_part.raw(dhid[m], ridx[m]), strict=True):
@@ -1379,27 +1420,24 @@ class _Build:
         fd.name (so a failed connect shows the address it named, as libsinsp extracts both)."""
         from .summary import Text
         labels = list(nlabels)
-        key = ncodes
         cid = self._row_cids(drows)
         if cid is None:
-            texts = [table_text(":" + x) if x is not None else None for x in labels]
-        else:
-            ccodes, cids = cid
-            key = np.where(key >= 0, key * (len(cids) + 1) + ccodes + 1, -1)
-            u, inv = _unique_small(key)
-            texts = []
-            for c in u.tolist():
-                k, ci = divmod(c, len(cids) + 1)
-                name = labels[k] if c >= 0 else None
-                texts.append(None if name is None else table_text((cids[ci - 1] if ci else "") + ":" + name))
-            key = np.where(u[inv] >= 0, inv, -1)
-        # distinct texts (a snapshot name and the same path from fd.name are one file)
-        index: dict = {}
-        remap = np.full(len(texts) + 1, -1, dtype=np.int64)
-        for i, x in enumerate(texts):
-            if x is not None:
-                remap[i] = index.setdefault(x, len(index))
-        return Text(remap[np.where(key >= 0, key, len(texts))], list(index))
+            return Text(ncodes, [table_text(":" + x) if x is not None else None for x in labels])
+        ccodes, cids = cid
+        # one key per (name, container) pair: (name code + 1) * w + container code + 1, >= 0
+        w = len(cids) + 1
+        key = ncodes.astype(np.int64)
+        key += 1
+        key *= w
+        key += ccodes
+        key += 1
+        u, inv = _unique_small(key)
+        texts = []
+        for c in u.tolist():
+            k, ci = divmod(c, w)
+            texts.append(None if k == 0 else table_text((cids[ci - 1] if ci else "") + ":" + labels[k - 1]))
+        # (Text takes the distinct texts: a snapshot name and the same path from fd.name are one file)
+        return Text(inv, texts)
 
     def _row_cids(self, drows) -> tuple[np.ndarray, list[str]] | None:
         """Per row, the code of its thread's runc container in the returned list (-1: none); None when
@@ -1417,7 +1455,7 @@ class _Build:
         at: list[np.ndarray] = []
         vals: list = []
         name_is = {n: np.array([x == n for x in ty.names], dtype=bool) for n in ("execve", "signaldeliver", "infra")}
-        exit_r = et_r % 2 == 1
+        exit_r = ty.exit[et_r]
         m = np.flatnonzero(name_is["execve"][et_r] & exit_r & rres_ok & (rres >= 0))
         if len(m):
             at.append(orow[m])
@@ -1457,10 +1495,9 @@ class _Build:
         et_r = self.retype[self.dr]
         fcat = df["fd.type"].array
         socket = np.isin(np.asarray(fcat.categories, dtype=object), ["ipv4", "ipv6", "unix"])
-        fc = fcat.codes[self.dr].astype(np.int64)
-        is_sock = socket[np.maximum(fc, 0)] & (fc >= 0) if len(socket) else np.zeros(len(drows), dtype=bool)
+        is_sock = np.append(socket, False)[fcat.codes[self.dr]]        # (code -1: none)
         res, ok = _int_col(df["evt.rawres"].array[self.dr])
-        sel = (et_r % 2 == 1) & (ty.read[et_r] | ty.write[et_r]) & is_sock & ok & (res > 0)
+        sel = ty.io_exit[et_r] & is_sock & ok & (res > 0)
         rows = drows[sel]
         data = self.rows_part.payloads(rows, _param_index(self.cap.compat, "data")[self.retype[rows]])
         cols = {c: df[c].array for c in ("proc.name", "proc.pid", "fd.num", "fd.name")}

@@ -345,7 +345,9 @@ class Text:
     __slots__ = ("codes", "labels", "_lab")
 
     def __init__(self, codes: np.ndarray, labels: list):
-        codes = np.asarray(codes, dtype=np.int64)
+        codes = np.asarray(codes)
+        if codes.dtype.kind not in "iu":
+            codes = codes.astype(np.int64)
         index: dict = {}
         remap = np.full(len(labels) + 1, -1, dtype=np.int64)
         uniq: list = []
@@ -357,10 +359,10 @@ class Text:
                 j = index[v] = len(uniq)
                 uniq.append(v)
             remap[i] = j
-        if len(uniq) == len(labels):    # already distinct: the codes stand (any negative one is missing)
+        if len(uniq) == len(labels):    # already distinct: the codes stand
             self.codes = codes
         else:
-            self.codes = remap[np.where(codes >= 0, codes, len(labels))]
+            self.codes = remap[codes]           # (code -1: remap's last entry, -1)
         self.labels = uniq
         self._lab = np.empty(len(uniq) + 1, dtype=object)
         self._lab[:len(uniq)] = uniq            # the last entry (code -1) stays None
@@ -376,7 +378,7 @@ class Text:
 
     def of_codes(self, codes: np.ndarray) -> np.ndarray:
         """The values of ``codes`` (None for -1), as an object array."""
-        return self._lab[np.where(codes >= 0, codes, len(self.labels))]
+        return self._lab[codes]
 
 
 class Sparse:
@@ -484,7 +486,8 @@ class _Masks:
         self.io_ok = self.ok & (c.is_read | c.is_write)
         self.read = c.is_read
         self.write = c.is_write & ~c.is_read
-        self._fd_at: dict = {}
+        self._fd_index: np.ndarray | None = None
+        self._fd_rows: dict = {}
         self.file = self.sel(self.fd_rows("file"), self.io_ok)
         self.net = self.sel(self.fd_rows("ipv4", "ipv6"), self.io_ok)
         self._types: dict = {}
@@ -496,31 +499,26 @@ class _Masks:
 
     def fd_rows(self, *names: str) -> np.ndarray:
         """Rows whose fd.type is one of ``names``, sorted."""
-        codes = self._codes(self.c.fd_types, names)
-        if not codes:
-            return np.zeros(0, dtype=np.int64)
-        k = np.flatnonzero(np.isin(self.c.fd_type, codes))
-        return k if self.c.fd_rows is None else self.c.fd_rows[k]
+        got = self._fd_rows.get(names)
+        if got is None:
+            want = np.zeros(len(self.c.fd_types) + 1, dtype=bool)     # per code, the last one for -1
+            want[self._codes(self.c.fd_types, names)] = True
+            k = np.flatnonzero(want[self.c.fd_type]) if want.any() else np.zeros(0, dtype=np.int64)
+            got = self._fd_rows[names] = k if self.c.fd_rows is None else self.c.fd_rows[k]
+        return got
 
     def fd(self, col: np.ndarray, rows: np.ndarray, missing=0) -> np.ndarray:
         """An fd column (``EventCols.fd_type`` ... ``latency``, ``sport_ok``) at ``rows``."""
         fr = self.c.fd_rows
         if fr is None:
             return col[rows]
-        got = self._fd_at.get(id(rows))
-        if got is None or got[0] is not rows:
-            if len(fr):
-                k = np.minimum(np.searchsorted(fr, rows), len(fr) - 1)
-                hit = fr[k] == rows
-            else:
-                k, hit = np.zeros(len(rows), dtype=np.int64), np.zeros(len(rows), dtype=bool)
-            got = (rows, k, hit)
-            if rows is self.file or rows is self.net:      # read by many tiles
-                self._fd_at[id(rows)] = got
-        _, k, hit = got
         if not len(fr):
             return np.full(len(rows), missing, dtype=col.dtype)
-        return np.where(hit, col[k], missing)
+        if self._fd_index is None:      # per event, its index in fd_rows (-1: none)
+            self._fd_index = np.full(self.n, -1, dtype=np.intp)
+            self._fd_index[fr] = np.arange(len(fr))
+        k = self._fd_index[rows]
+        return np.where(k >= 0, col[k], missing)
 
     def fd_text(self, col: Text, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(codes, rows) of a text fd column at ``rows``, where it is there."""
@@ -535,7 +533,7 @@ class _Masks:
             if self._order is None:     # rows grouped by type once: a slice per type afterwards
                 code = self.c.type_code
                 if len(self.c.type_names) < 32767:
-                    code = code.astype(np.int16)        # a radix sort
+                    code = code.astype(np.int16, copy=False)        # a radix sort
                 order = np.argsort(code, kind="stable")
                 bounds = np.searchsorted(code[order], np.arange(len(self.c.type_names) + 1))
                 self._order = (order, bounds)
@@ -856,6 +854,24 @@ def bucket_edges(first: int, last: int, samples: int) -> np.ndarray:
     return np.array([first + span * i // samples for i in range(samples + 1)], dtype=np.int64)
 
 
+def _bucket_of(ts: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Per time, its bucket: the last i with edges[i] <= t, times before the first edge in the first
+    bucket and after the last one in the last. Edges as bucket_edges or timeline make them
+    (e0 + span * i // n, at least one ns apart) by integer arithmetic, others by a search."""
+    n = len(edges) - 1
+    e0, last = int(edges[0]), int(edges[-1])
+    span = last - e0
+    if n >= 1 and span >= n and (span + 1) * n < 1 << 62 and np.array_equal(edges, e0 + span * np.arange(n + 1) // n):
+        # e0 + span * i // n <= t  <=>  i <= ((t - e0 + 1) * n - 1) // span
+        x = np.clip(ts, e0, last)
+        x -= e0 - 1
+        x *= n
+        x -= 1
+        x //= span
+        return np.minimum(x, n - 1, out=x)
+    return np.clip(np.searchsorted(edges, ts, side="right") - 1, 0, n - 1)
+
+
 def bucketize(p: Points, edges: np.ndarray) -> tuple[np.ndarray, float]:
     """Per-bucket values and the tile total (sums are exact integers)."""
     n = len(edges) - 1
@@ -873,12 +889,10 @@ def bucketize(p: Points, edges: np.ndarray) -> tuple[np.ndarray, float]:
             csum = np.concatenate(([0], np.cumsum(values)))
             vals = (csum[cut[1:]] - csum[cut[:-1]]).astype(np.int64)
         else:
-            idx = np.clip(np.searchsorted(edges, p.ts, side="right") - 1, 0, n - 1)
             vals = np.zeros(n, dtype=np.int64)
-            np.add.at(vals, idx, values)
+            np.add.at(vals, _bucket_of(p.ts, edges), values)
         return vals, int(values.sum())
-    idx = np.clip(np.searchsorted(edges, p.ts, side="right") - 1, 0, n - 1)
-    df = pd.DataFrame({"b": idx, "k": p.keys})
+    df = pd.DataFrame({"b": _bucket_of(p.ts, edges), "k": p.keys})
     per = df.groupby("b")["k"].nunique()
     vals = np.zeros(n, dtype=np.int64)
     vals[per.index.to_numpy()] = per.to_numpy()
