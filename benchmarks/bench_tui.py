@@ -9,8 +9,16 @@ Drives the real app headless with Textual's Pilot at 120x40 and reports wall tim
 * loaded: until the unfiltered scope is on screen (events, Syscalls list, overview tiles);
 * ready: until every tab's table is computed (the prefetch after the load);
 * evt.info: until the Syscalls list's evt.info has been rendered in the background;
-* switch to TAB: ``show_tab`` until the tab's visible rows are drawn (each tab, once loaded);
-* filter EXPR: from applying a filter until the visible tab shows the narrowed rows.
+* switch to TAB: ``show_tab`` until the tab's visible rows are drawn (each tab, once loaded; every tab
+  was computed by the prefetch, so this is all UI: ``TAB: analysis`` is what the prefetch spent on it);
+* filter EXPR: from applying a filter on the Syscalls tab until it shows the narrowed rows;
+  ``EXPR: analysis`` is the scope's build in the worker (filter mask, frames, overview metrics), the
+  rest is the UI (messages, widgets, layout, drawing);
+* filter EXPR on TAB: the same on an analysis tab (scope not cached): analysis = build + the tab's
+  computation, both in workers.
+
+Wall times swing with the machine's load (the load average is printed at the end): the UI thread's CPU
+time per step (``time.thread_time`` of the event loop's thread) is the steadier measure of the UI's cost.
 
 Writes the numbers to benchmarks/results/tui-<time>.json and .md as well as printing them.
 """
@@ -29,6 +37,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 FILTERS = ["proc.name=nginx", "evt.type=connect and evt.dir=<", "fd.type=ipv4 and evt.failed=false"]
+FILTER_TABS = ["processes"]           # analysis tabs a filter is also applied on
 
 
 async def _wait(pilot, cond, timeout: float = 600.0) -> float:
@@ -75,24 +84,36 @@ async def run(path: str, filters: list[str]) -> dict:
         out["evt.info"] = time.perf_counter() - t0
         await pilot.pause()
         for tab in tabs + ["overview"]:
-            s = time.perf_counter()
+            s, cpu = time.perf_counter(), time.thread_time()
             app.show_tab(tab)
             await _settled(pilot)
             if tab != "overview":
                 _draw(app.tab_widget(tab).table)
             out[f"switch to {tab}"] = time.perf_counter() - s
-        app.show_tab("syscalls")
-        await pilot.pause()
-        for expr in filters:
-            s = time.perf_counter()
-            app.set_scope(app.scope.with_filter(expr))
-            key = app.scope.key
-            await _wait(pilot, lambda key=key: app.data is not None and app.data.key == key
-                        and app.result_key("syscalls") in app.data.tabs)
-            await _settled(pilot)
-            _draw(app.tab_widget("syscalls").table)
-            out[f"filter {expr}"] = time.perf_counter() - s
-            out[f"rows {expr}"] = app.tab_widget("syscalls").table.row_count
+            out[f"{tab}: UI CPU"] = time.thread_time() - cpu
+            if tab != "overview":
+                out[f"{tab}: analysis"] = app.data.tabs[app.result_key(tab)].seconds
+        for tab in ["syscalls", *FILTER_TABS]:
+            app.set_scope(app.scope.with_filter(""))
+            for key in [k for k in app.scopes if k != app.whole.key]:
+                del app.scopes[key]          # every filter builds its scope again
+            app.show_tab(tab)
+            await pilot.pause()
+            for expr in filters:
+                s, cpu = time.perf_counter(), time.thread_time()
+                app.set_scope(app.scope.with_filter(expr))
+                key = app.scope.key
+                await _wait(pilot, lambda key=key, tab=tab: app.data is not None and app.data.key == key
+                            and app.result_key(tab) in app.data.tabs)
+                await _settled(pilot)
+                _draw(app.tab_widget(tab).table)
+                name = f"filter {expr}" + (f" on {tab}" if tab != "syscalls" else "")
+                out[name] = time.perf_counter() - s
+                out[f"{name.removeprefix('filter ')}: UI CPU"] = time.thread_time() - cpu
+                out[f"{expr}{f' on {tab}' if tab != 'syscalls' else ''}: analysis"] = \
+                    app.data.seconds + (app.data.tabs[tab].seconds if tab != "syscalls" else 0.0)
+                out[f"rows {expr}" + (f" on {tab}" if tab != "syscalls" else "")] = \
+                    app.tab_widget(tab).table.row_count
         await pilot.press("q")
     return out
 
@@ -109,11 +130,25 @@ def main() -> int:
     res["python"] = platform.python_version()
     res["cpus"] = os.cpu_count()
     lines = [f"# bench_tui {stamp}", "", f"{res['capture']}: {res['events']:,} events", "",
-             "| step | seconds |", "|---|---|"]
+             "| step | seconds | analysis (workers) | UI | UI thread CPU |", "|---|---|---|---|---|"]
     for k, v in res.items():
-        if isinstance(v, float):
-            lines.append(f"| {k} | {v:.3f} |")
-    lines += [f"| {k} | {v:,} |" for k, v in res.items() if k.startswith("rows ")]
+        if not isinstance(v, float) or k.endswith((": analysis", ": UI CPU")):
+            continue
+        what = k.removeprefix("switch to ").removeprefix("filter ")
+        a, cpu = res.get(f"{what}: analysis"), res.get(f"{what}: UI CPU")
+        ui_cpu = f"{cpu:.3f}" if cpu is not None else ""
+        if a is None:
+            lines.append(f"| {k} | {v:.3f} | | | {ui_cpu} |")
+        elif k.startswith("switch to "):
+            lines.append(f"| {k} | {v:.3f} | 0 (prefetched: {a:.3f}) | {v:.3f} | {ui_cpu} |")
+        else:
+            lines.append(f"| {k} | {v:.3f} | {a:.3f} | {max(0.0, v - a):.3f} | {ui_cpu} |")
+    lines += ["", "| rows | |", "|---|---|"]
+    lines += [f"| {k.removeprefix('rows ')} | {v:,} |" for k, v in res.items() if k.startswith("rows ")]
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    if load is not None:
+        res["load average"] = load
+        lines += ["", f"load average at the end: {load:.2f} on {os.cpu_count()} CPUs"]
     text = "\n".join(lines) + "\n"
     print(text)
     out = HERE / "results"

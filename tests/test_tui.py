@@ -725,3 +725,94 @@ async def test_a_focus_message_that_arrives_after_a_tab_switch_does_not_switch_b
         await settle(pilot)
         assert app.active_tab == "syscalls"
         assert app.tab_widget("syscalls").table.has_focus
+
+
+# -- cost of a tab switch and a filter: what is made once and kept ---------------------------------
+@needs_curl
+@pytest.mark.asyncio
+async def test_tab_switches_reuse_the_footer_and_the_measured_tables(curl, monkeypatch):
+    """A switch must not rebuild the footer's keys (Textual's Footer recomposes on every focus change)
+    nor measure a table again: prefetched tables arrive with their plan, and a scope shown again
+    (Backspace, an earlier filter) shows the very same plans."""
+    from scapinspect.views import tabs as tabs_module
+    from scapinspect.views.header import KeyFooter
+    app = make(CURL)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await show(pilot, "syscalls")          # its evt.info may still fill in: measured on screen
+        footer = app.query_one(KeyFooter)
+        assert {k.key for k in footer.query("FooterKey")} >= {"q", "s", "f", "enter", "backspace"}
+        recomposed = []
+        orig = KeyFooter.recompose
+
+        async def counted(self):
+            recomposed.append(1)
+            await orig(self)
+        monkeypatch.setattr(KeyFooter, "recompose", counted)
+        measured = []
+        orig_plan = tabs_module.table_plan
+        monkeypatch.setattr(tabs_module, "table_plan", lambda *a, **kw: (measured.append(1),
+                                                                          orig_plan(*a, **kw))[1])
+        for tab in ["connections", "processes", "syscalls", "overview", "spy_users", "overview"]:
+            await show(pilot, tab)
+        assert recomposed == []
+        assert measured == []
+        for tab in TABLE_TABS[:-1]:
+            result = app.data.tabs.get(tab)
+            if result is not None and result.frame is not None:
+                assert result.plan is not None, tab
+        await show(pilot, "processes")
+        plan = app.tab_widget("processes").table._layout
+        assert plan is app.data.tabs["processes"].plan
+        await pilot.press("s", *"proc.name=curl", "enter")
+        await settle(pilot)
+        assert app.tab_widget("processes").table._layout is not plan
+        await pilot.press("s", *["backspace"] * len("proc.name=curl"), "enter")
+        await settle(pilot)
+        assert app.tab_widget("processes").table._layout is plan
+        assert footer.query("FooterKey")
+
+
+@needs_curl
+@pytest.mark.asyncio
+async def test_overview_tiles_are_updated_in_place_as_filters_change_the_metrics(curl):
+    from textual.containers import Grid
+
+    from scapinspect.views.catalog import CATEGORY_ORDER
+    app = make(CURL)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        ov = app.overview_tab
+        calls = next(t for t in ov.tiles if t.metric.name == "System Calls")
+        for tab, expr in [("overview", "evt.type=connect"), ("syscalls", "proc.name=curl"),
+                          ("overview", "evt.category=net"), ("overview", "")]:
+            await show(pilot, tab)
+            await pilot.press("s", *["backspace"] * 40, *expr, "enter")
+            await settle(pilot)
+            assert app.scope.user_filter == expr
+            metrics = app.data.metrics
+            want = [m.name for cat in CATEGORY_ORDER for m in metrics if m.category == cat]
+            assert [t.metric.name for t in ov.tiles] == want, expr
+            cats = [c for c in CATEGORY_ORDER if any(m.category == c for m in metrics)]
+            assert [w.name for w in ov.children[::2]] == cats
+            assert all(isinstance(g, Grid) for g in ov.children[1::2])
+            assert calls in ov.tiles                    # the same widget, new numbers
+            assert calls.metric.total == len(app.data.events)
+        await show(pilot, "overview")
+        assert isinstance(app.focused, type(calls))
+
+
+def test_timeline_histogram_is_computed_once_per_data(monkeypatch):
+    from scapinspect.views import compute
+    from scapinspect.views.timeline import Timeline
+    calls = []
+    orig = compute.histogram
+    monkeypatch.setattr(compute, "histogram", lambda *a, **kw: (calls.append(1), orig(*a, **kw))[1])
+    t = Timeline()
+    times = np.arange(1000, dtype=np.int64)
+    t.set_events(times, (0, 999), None)
+    first = t.values()
+    assert t.values() is first and len(calls) == 1
+    t.set_events(times.copy(), (0, 999), None)
+    t.values()
+    assert len(calls) == 2

@@ -7,6 +7,7 @@ once and kept, so Backspace and earlier filters come back instantly.
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import sys
 from collections import OrderedDict
@@ -16,14 +17,14 @@ from typing import TYPE_CHECKING
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
-from textual.widgets import Footer, TabbedContent, TabPane
+from textual.widgets import TabbedContent, TabPane
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from . import workers
 from .bars import FilterBar, FindBar
 from .catalog import TABS, VIEWS_TAB, TabResult, view_tab_key
 from .commands import InspectCommands
-from .header import Breadcrumbs, CaptureHeader, LoadBar
+from .header import Breadcrumbs, CaptureHeader, KeyFooter, LoadBar
 from .help import HelpScreen
 from .messages import (
     CaptureOpened,
@@ -92,6 +93,7 @@ class InspectApp(App[None]):
         self._pending: set[tuple] = set()
         self._busy = workers.Busy()
         self.event_info: EventInfo | None = None   # the Syscalls list's evt.info, filling in the background
+        self._frozen = 0
 
     # -- layout --------------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -112,7 +114,7 @@ class InspectApp(App[None]):
                         yield TableTab(spec, id=spec.id)
         yield FindBar(id="find")
         yield Timeline(id="timeline")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.sub_title = visible(self.path)
@@ -190,6 +192,18 @@ class InspectApp(App[None]):
         self.run_worker(run, thread=True, group="event-info", exclusive=True, exit_on_error=False,
                         name="evt.info")
 
+    def _prepare_soon(self, result: TabResult) -> None:
+        """Measure a hidden tab's table in the background (a lazy column is still being filled: those
+        are measured when shown)."""
+        if result.frame is None or result.plan is not None or result.lazy is not None:
+            return
+
+        def run() -> None:
+            from .tabs import prepare
+            with self._busy:
+                prepare(result)
+        self.run_worker(run, thread=True, group="prepare", exit_on_error=False, name="table plan")
+
     def _follow(self, data: ScopeData, key: str) -> None:
         def run() -> None:
             with self._busy:
@@ -221,6 +235,8 @@ class InspectApp(App[None]):
         first = self.data is None
         if first:
             self.whole = message.data
+            self._frozen += 1
+            self.call_after_refresh(self._freeze)
             self._list_views()
             if message.data.info_pending and self.base is not None:
                 from .compute import EventInfo
@@ -252,12 +268,20 @@ class InspectApp(App[None]):
         info = self.event_info
         if info is None:
             return
+        widget = self.tab_widget("syscalls")
         if message.complete:
             for data in self.scopes.values():
                 if data.info_pending:
                     info.apply(data.syscalls)
                     data.info_pending = False
-        self.tab_widget("syscalls").table.invalidate()
+                old = data.tabs.get("syscalls")
+                if old is not None and old.lazy is not None and not (data is self.data and widget.showing(old)):
+                    # not on screen yet: the plain list (its plan made in the background) replaces it
+                    data.tabs["syscalls"] = TabResult("ready", data.syscalls)
+                    if data is self.data:
+                        widget.result = data.tabs["syscalls"]
+                        self._prepare_soon(widget.result)
+        widget.table.invalidate()
 
     def _syscalls_result(self, data: ScopeData) -> TabResult:
         lazy = None
@@ -276,6 +300,19 @@ class InspectApp(App[None]):
         widget = self._widget_for(message.tab)
         if widget is not None and self.data is not None and message.key == self.data.key:
             widget.result = message.result
+        if data is not None and data is self.whole and self._frozen < 2 and all(
+                self.result_key(t.id) in data.tabs for t in TABS if t.source not in ("overview", "views")):
+            self._frozen += 1
+            self.call_after_refresh(self._freeze)
+
+    def _freeze(self) -> None:
+        """Move what is alive now (modules, the loaded capture, the prefetched tables) out of the garbage
+        collector's reach: a full collection walks every tracked object, 0.1-0.25 s with a big capture
+        loaded, and would land on whatever key the user pressed next. Garbage is collected first (once
+        frozen it would stay); done twice (loaded, then prefetched: each collection only walks what
+        the last freeze left), so the frozen objects that later become cyclic garbage are few."""
+        gc.collect()
+        gc.freeze()
 
     def on_stream_ready(self, message: StreamReady) -> None:
         tab = self.query_one(StreamsTab)
@@ -300,6 +337,8 @@ class InspectApp(App[None]):
         self.overview_tab.metrics = data.metrics
         if "syscalls" not in data.tabs or data.tabs["syscalls"].lazy is not None:
             data.tabs["syscalls"] = self._syscalls_result(data)
+        if self.active_tab != "syscalls":
+            self._prepare_soon(data.tabs["syscalls"])
         for spec in TABS[1:]:
             self.tab_widget(spec.id).result = data.tabs.get(self.result_key(spec.id)) or TabResult.loading()
         self.filter_bar.set_applied(data.scope.user_filter)

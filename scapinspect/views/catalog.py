@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -74,6 +74,7 @@ class TabResult:
     seconds: float = 0.0
     # columns whose cells come from elsewhere while they fill: name -> (frame -> (row -> cell text))
     lazy: dict | None = None
+    plan: Any = None            # table.Plan: how the tab's table draws the frame, made once (see prepare)
 
     @classmethod
     def loading(cls) -> TabResult:

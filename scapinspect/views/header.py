@@ -1,4 +1,5 @@
-"""The top of the window: capture facts, load progress, and the breadcrumbs of the drill-down."""
+"""The window's frame: capture facts, load progress and the breadcrumbs of the drill-down on top, the
+keys at the bottom."""
 from __future__ import annotations
 
 import os
@@ -7,11 +8,13 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal
-from textual.widgets import ProgressBar, Static
+from textual.widgets import Footer, ProgressBar, Static
 
 from .text import date_clock, duration, visible
 
 if TYPE_CHECKING:
+    from textual.screen import Screen
+
     from ..capture import CaptureInfo
     from .scope import Scope
 
@@ -116,3 +119,35 @@ class Breadcrumbs(Static):
         if scope.time is not None:
             t.append("   time range set (R resets)", "yellow")
         self.update(t)
+
+
+class KeyFooter(Footer):
+    """Textual's Footer, recomposed only when the keys it shows change.
+
+    Footer rebuilds its ~15 key widgets (mount, CSS, restyle) on every change of focus, a few times per
+    tab switch, though our shown keys are the app's and never change: that was most of a switch."""
+
+    _shown: tuple | None = None
+
+    def _keys(self) -> tuple:
+        active = self.screen.active_bindings
+        keys = tuple((b.key, b.action, b.description, b.key_display, b.group, enabled, tooltip)
+                     for _, b, enabled, tooltip in active.values() if b.show)
+        palette = active.get(self.app.COMMAND_PALETTE_BINDING)
+        return keys, palette[1:] if palette is not None else None, self.compact, self.show_command_palette
+
+    def bindings_changed(self, screen: Screen) -> None:
+        self._bindings_ready = True
+        if not screen.app.app_focus:
+            return
+        if self.is_attached and screen is self.screen:
+            self.call_after_refresh(self._recompose_if_changed)
+
+    async def _recompose_if_changed(self) -> None:
+        if not self.is_attached:
+            return
+        keys = self._keys()
+        if keys == self._shown and self.children:
+            return
+        self._shown = keys
+        await self.recompose()

@@ -36,12 +36,52 @@ MAX_LAST = 400
 WIDTH_SAMPLE = 400        # rows measured for column widths (head and tail): a tab shows at once
 
 
-@dataclass
-class _Layout:
+@dataclass(eq=False)
+class Plan:
+    """How a FrameTable draws one frame: cell getters and column widths, measured once per frame.
+
+    ``table_plan`` builds it (no widget involved: a worker thread can, while the tab is hidden); keep it
+    with the frame (``TabResult.plan``) so showing the frame again costs nothing."""
+    source: Any                         # the frame as given (identity: which frame this plan is for)
+    frame: Any                          # the same rows with a plain 0..n-1 index
     columns: list[str]
+    getters: list[Callable[[int], str]]
     widths: list[int]
     numeric: list[bool]
     width: int
+
+    def fits(self, frame: Any, columns: list[str] | None, lazy: dict | None) -> bool:
+        return self.source is frame and (columns is None or columns == self.columns) and not lazy
+
+
+def table_plan(frame: pd.DataFrame, columns: list[str] | None = None, lazy: dict | None = None) -> Plan:
+    """The plan to show ``frame``'s ``columns`` (default all); ``lazy`` maps columns still being filled
+    elsewhere to a function of the frame giving their cell text by row position."""
+    import numpy as np
+    import pandas as pd
+
+    from .frames import getter, is_numeric
+    plain = isinstance(frame.index, pd.RangeIndex) and frame.index.start == 0 and frame.index.step == 1
+    rows_frame = frame if plain else frame.reset_index(drop=True)
+    cols = [c for c in (columns or list(rows_frame.columns)) if c in rows_frame.columns]
+    lazy = lazy or {}
+    getters = [lazy[c](rows_frame) if c in lazy else getter(rows_frame[c]) for c in cols]
+    n = len(rows_frame)
+    if n > WIDTH_SAMPLE:
+        rows = np.r_[0:WIDTH_SAMPLE // 2, n - WIDTH_SAMPLE // 2:n].tolist()
+    else:
+        rows = list(range(n))
+    widths, numeric = [], []
+    for k, (c, get) in enumerate(zip(cols, getters, strict=True)):
+        cap = MAX_LAST if k == len(cols) - 1 else MAX_WIDTH
+        w = max([cell_len(visible(c)) + 2] + [cell_len(get(i)) for i in rows])
+        widths.append(min(w, cap))
+        numeric.append(is_numeric(rows_frame[c]))
+    width = sum(widths) + max(0, len(widths) - 1)
+    return Plan(frame, rows_frame, cols, getters, widths, numeric, width)
+
+
+EMPTY = Plan(None, None, [], [], [], [], 0)
 
 
 class FrameTable(ScrollView, can_focus=True):
@@ -111,7 +151,7 @@ class FrameTable(ScrollView, can_focus=True):
     def __init__(self, **kw) -> None:
         super().__init__(**kw)
         self.frame: pd.DataFrame | None = None
-        self._layout = _Layout([], [], [], 0)
+        self._layout = EMPTY
         self._getters: list[Callable[[int], str]] = []
         self._order: Any = ()               # display row -> frame position (numpy array once set)
         self._rank: np.ndarray | None = None
@@ -121,7 +161,8 @@ class FrameTable(ScrollView, can_focus=True):
         self._match: np.ndarray | None = None          # per frame position
         self._match_rows: Any = ()          # display rows that match
         self._generation = 0
-        self._cache: LRUCache[tuple, Strip] = LRUCache(1024)
+        self._cache: LRUCache[tuple, Strip] = LRUCache(256)
+        self._styles: dict[str, Style] = {}     # rich styles by component ("" = the widget's own)
 
     # -- data ------------------------------------------------------------------------------------
     @property
@@ -142,53 +183,37 @@ class FrameTable(ScrollView, can_focus=True):
         return int(self._order[self.cursor]) if self.row_count else None
 
     def set_frame(self, frame: pd.DataFrame, columns: list[str] | None = None,
-                  sort: tuple[str, bool] | None = None, lazy: dict | None = None) -> None:
+                  sort: tuple[str, bool] | None = None, lazy: dict | None = None,
+                  plan: Plan | None = None) -> None:
         """Show ``frame`` (its ``columns``, default all), optionally sorted by ``(column, descending)``.
 
         ``lazy`` maps columns still being filled elsewhere to a function of the frame giving their
-        cell text by row position (see ``invalidate``)."""
-        import numpy as np
-        import pandas as pd
+        cell text by row position (see ``invalidate``); ``plan`` is ``table_plan``'s for these
+        arguments, if already made (else it is made here)."""
+        if plan is None or not plan.fits(frame, columns, lazy):
+            plan = table_plan(frame, columns, lazy)
+        self.show_plan(plan, sort)
 
-        from .frames import getter
+    def show_plan(self, plan: Plan, sort: tuple[str, bool] | None = None) -> None:
+        """Show the frame of ``plan`` (see ``set_frame``)."""
+        import numpy as np
         self._generation += 1
-        plain = isinstance(frame.index, pd.RangeIndex) and frame.index.start == 0 and frame.index.step == 1
-        self.frame = frame if plain else frame.reset_index(drop=True)
-        cols = [c for c in (columns or list(self.frame.columns)) if c in self.frame.columns]
-        lazy = lazy or {}
-        self._getters = [lazy[c](self.frame) if c in lazy else getter(self.frame[c]) for c in cols]
-        self._layout = self._measure(cols)
+        self.frame = plan.frame
+        self._getters = plan.getters
+        self._layout = plan
+        cols = plan.columns
         self._order = np.arange(len(self.frame), dtype=np.int64)
         self._rank = None
         self.sort_column, self.sort_descending = None, False
         self.pattern, self._match, self._match_rows = None, None, ()
         self._cache.clear()
-        self.virtual_size = Size(self._layout.width, len(self.frame) + 1)
+        self.virtual_size = Size(plan.width, len(self.frame) + 1)
         self.scroll_to(0, 0, animate=False)
         self.cursor = 0
         if sort and sort[0] in cols:
             self.sort_by(cols.index(sort[0]), sort[1])
         self.refresh()
         self.post_message(self.Changed(self))
-
-    def _measure(self, cols: list[str]) -> _Layout:
-        import numpy as np
-
-        from .frames import is_numeric
-        assert self.frame is not None
-        n = len(self.frame)
-        if n > WIDTH_SAMPLE:
-            rows = np.r_[0:WIDTH_SAMPLE // 2, n - WIDTH_SAMPLE // 2:n]
-        else:
-            rows = np.arange(n)
-        widths, numeric = [], []
-        for k, (c, get) in enumerate(zip(cols, self._getters, strict=True)):
-            cap = MAX_LAST if k == len(cols) - 1 else MAX_WIDTH
-            w = max([cell_len(visible(c)) + 2] + [cell_len(get(int(i))) for i in rows])
-            widths.append(min(w, cap))
-            numeric.append(is_numeric(self.frame[c]))
-        width = sum(widths) + max(0, len(widths) - 1)
-        return _Layout(cols, widths, numeric, width)
 
     def invalidate(self) -> None:
         """Draw the rows again (cells of lazy columns have filled in)."""
@@ -201,10 +226,19 @@ class FrameTable(ScrollView, can_focus=True):
         return self.frame.iloc[self._order][self._layout.columns]
 
     # -- rendering -------------------------------------------------------------------------------
+    def _style(self, component: str = "") -> Style:
+        """The widget's rich style, or a component's; computed once per style change (Textual computes
+        ``rich_style`` from every ancestor's background on each call, and a frame draws ~40 lines)."""
+        style = self._styles.get(component)
+        if style is None:
+            style = self._styles[component] = (self.get_component_rich_style(component) if component
+                                               else self.rich_style)
+        return style
+
     def render_line(self, y: int) -> Strip:
         sx, sy = self.scroll_offset
         width = self.scrollable_content_region.width
-        base = self.rich_style
+        base = self._style()
         if y == 0:
             strip = self._header_strip()
         else:
@@ -231,14 +265,14 @@ class FrameTable(ScrollView, can_focus=True):
         key = ("header", self._generation, self.sort_column, self.sort_descending)
         if key in self._cache:
             return self._cache[key]
-        head = self.get_component_rich_style("frame-table--header")
+        head = self._style("frame-table--header")
         texts = []
         for k, c in enumerate(self._layout.columns):
             mark = ("▼" if self.sort_descending else "▲") if k == self.sort_column else ""
             texts.append(visible(c) + mark)
         strip = self._cells(texts, head)
         if self.sort_column is not None:
-            sorted_style = self.get_component_rich_style("frame-table--sorted")
+            sorted_style = self._style("frame-table--sorted")
             x = sum(self._layout.widths[:self.sort_column]) + self.sort_column
             w = self._layout.widths[self.sort_column]
             strip = Strip.join([strip.crop(0, x), strip.crop(x, x + w).apply_style(sorted_style),
@@ -253,18 +287,18 @@ class FrameTable(ScrollView, can_focus=True):
         key = (self._generation, row, is_cursor and self.has_focus, is_cursor, matched)
         if key in self._cache:
             return self._cache[key]
-        style = self.rich_style
+        style = self._style()
         if matched:
-            style = style + self.get_component_rich_style("frame-table--match")
+            style = style + self._style("frame-table--match")
         if is_cursor:
-            style = style + self.get_component_rich_style(
-                "frame-table--cursor" if self.has_focus else "frame-table--cursor-blur")
+            style = style + self._style("frame-table--cursor" if self.has_focus else "frame-table--cursor-blur")
         strip = self._cells([g(pos) for g in self._getters], style)
         self._cache[key] = strip
         return strip
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
+        self._styles.clear()
         self._cache.clear()
 
     def on_focus(self) -> None:

@@ -4,6 +4,7 @@ Tabs never compute: the app assigns ``result`` (or ``metrics``) and the watcher 
 """
 from __future__ import annotations
 
+import inspect
 from typing import TYPE_CHECKING
 
 from rich.style import Style
@@ -17,10 +18,11 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
 from textual.widgets import OptionList, RichLog, Static, TabbedContent, TabPane
+from textual.widgets._tabbed_content import ContentTabs
 from textual.widgets.option_list import Option
 
 from .catalog import CATEGORY_ORDER, CATEGORY_TITLES, DEFAULT_VIEW, TabResult, TabSpec, view_spec
-from .table import FrameTable
+from .table import FrameTable, Plan, table_plan
 from .text import human, markup_safe, visible
 from .timeline import spark_rows
 
@@ -33,6 +35,16 @@ MODES = {"d": "dotted", "a": "ascii", "x": "hex"}
 TILE_WIDTH = 26
 
 
+def prepare(result: TabResult) -> Plan | None:
+    """The table plan of a result with a frame (made once and kept with it; any thread)."""
+    if result.frame is None:
+        return None
+    if result.plan is None:
+        from .compute import shown_columns
+        result.plan = table_plan(result.frame, shown_columns(result.frame), result.lazy)
+    return result.plan
+
+
 class Note(Static, can_focus=True):
     """Why a tab has no table (yet); focusable so the keys keep working on that tab."""
 
@@ -41,6 +53,19 @@ class Tabs(TabbedContent):
     """TabbedContent that follows focus only while it is still there: a pane's "something in me got
     focus" message can arrive after the user has already switched tabs (a tile focused as the capture
     finished loading, then a digit key); switching back then would undo the user's choice."""
+
+    def on_mount(self) -> None:
+        # the underline jumps to the new tab instead of sliding there for 0.3 s: the slide repaints the
+        # tab bar ~20 times, competing with drawing the tab (and the next key) for the one UI thread
+        # (a private method of Textual 8: left alone where it is missing or takes other arguments)
+        bar = self.query_one(ContentTabs)
+        original = getattr(ContentTabs, "_highlight_active", None)
+        if original is None or "animate" not in inspect.signature(original).parameters:
+            return
+
+        def highlight(animate: bool = True) -> None:
+            original(bar, animate=False)
+        bar._highlight_active = highlight         # type: ignore[method-assign]
 
     def _on_tab_pane_focused(self, event: TabPane.Focused) -> None:
         # Textual runs this handler of every class up the MRO: prevent_default skips TabbedContent's
@@ -74,6 +99,10 @@ class TableTab(Vertical):
         if self.parent is not None and self.parent.display:
             self.render_pending()
 
+    def showing(self, result: TabResult) -> bool:
+        """``result`` is the one on screen (not merely assigned, waiting for the tab to be shown)."""
+        return self.result is result and not self._pending
+
     def render_pending(self) -> None:
         """Show the latest result; hidden tabs wait until they are shown (big tables cost a moment)."""
         if not self._pending:
@@ -99,10 +128,9 @@ class TableTab(Vertical):
             self.set_class(result is not None and result.state == "unavailable", "-unavailable")
             self._status()
             return
-        from .compute import shown_columns
         note.display = False
         self.table.display = True
-        self.table.set_frame(result.frame, shown_columns(result.frame), lazy=result.lazy)
+        self.table.show_plan(prepare(result))
         self._status()
 
     def focus_content(self) -> None:
@@ -195,7 +223,6 @@ class StreamsTab(TableTab):
     def show_payload(self) -> None:
         if not self.is_mounted:
             return
-        from .payloads import row_chunk
         log = self.query_one(".payload", RichLog)
         title = self.query_one(".payload-title", Static)
         log.clear()
@@ -209,6 +236,8 @@ class StreamsTab(TableTab):
         if r is None or r.frame is None or pos is None:
             title.update(Text("payload", "dim"))
             return
+        # pandas comes with payloads: not before a table is there (the window paints first)
+        from .payloads import row_chunk
         chunk = row_chunk(r.frame, pos)
         if chunk is None:
             title.update(Text("no payload column in this table", "dim"))
@@ -324,30 +353,60 @@ class OverviewTab(VerticalScroll):
     def compose(self) -> ComposeResult:
         yield Static("waiting for the capture...", classes="tab-note")
 
+    def __init__(self, **kw) -> None:
+        super().__init__(**kw)
+        self._pin: str | None = None
+
     async def watch_metrics(self, metrics: list[Metric] | None) -> None:
+        """New numbers into the tiles in place: a category's grid keeps its Tile widgets (each takes the
+        metric at its position), and only the tiles or categories that appear or go are mounted or
+        removed (remounting ~45 widgets and their CSS on every filter cost tens of ms)."""
         if metrics is None:
             return
-        tiles = self.tiles
-        if [t.metric.name for t in tiles] == [m.name for m in metrics]:
-            for tile, m in zip(tiles, metrics, strict=True):      # same tiles: new numbers in place
-                tile.set_metric(m)
-            return
+        groups = [(cat, ms) for cat in CATEGORY_ORDER if (ms := [m for m in metrics if m.category == cat])]
+        grids = {g.name: g for g in self.query_children(Grid)}
+        titles = {t.name: t for t in self.query_children(".category-title")}
+        wanted = {cat for cat, _ in groups}
+        gone: list[Widget] = [w for cat, g in grids.items() if cat not in wanted for w in (titles.get(cat), g) if w]
+        if not grids:
+            gone = list(self.children)          # the "waiting" note
+        updates: list[tuple[Tile, Metric]] = []
+        added: list[tuple[Grid, list[Tile]]] = []
+        for cat, ms in groups:
+            grid = grids.get(cat)
+            if grid is None:
+                continue
+            tiles = [t for t in grid.children if isinstance(t, Tile)]
+            updates += zip(tiles, ms, strict=False)      # the shorter: extra tiles go, new ones come
+            gone += tiles[len(ms):]
+            if len(ms) > len(tiles):
+                added.append((grid, [Tile(m) for m in ms[len(tiles):]]))
         focused = self.app.focused
         keep = focused.metric.name if isinstance(focused, Tile) else None
         shown = self.parent is not None and self.parent.display
-        if keep is not None and not shown:
+        if focused is not None and not shown and any(w in focused.ancestors_with_self for w in gone):
             # removing the focused tile would move focus into this hidden pane and switch to it
             self.screen.set_focus(None)
-        await self.remove_children()
-        widgets: list[Widget] = []
-        for cat in CATEGORY_ORDER:
-            ms = [m for m in metrics if m.category == cat]
-            if not ms:
-                continue
-            widgets.append(Static(Text(CATEGORY_TITLES[cat], "bold"), classes="category-title"))
-            widgets.append(Grid(*(Tile(m) for m in ms), classes="tiles"))
-        await self.mount_all(widgets)
-        self._columns()
+        for parent in {w.parent for w in gone}:
+            if isinstance(parent, Widget):
+                await parent.remove_children([w for w in gone if w.parent is parent])
+        for tile, m in updates:
+            tile.set_metric(m)
+        for grid, new in added:
+            await grid.mount_all(new)
+        prev: Widget | None = None
+        for cat, ms in groups:
+            grid = grids.get(cat)
+            if grid is None:
+                title = Static(Text(CATEGORY_TITLES[cat], "bold"), classes="category-title", name=cat)
+                grid = Grid(*(Tile(m) for m in ms), classes="tiles", name=cat)
+                if prev is None:
+                    await self.mount(title, grid, before=0) if self.children else await self.mount(title, grid)
+                else:
+                    await self.mount(title, grid, after=prev)
+                self._columns(grid)
+            prev = grid
+        self.pinned(self._pin)
         if self.parent is not None and self.parent.display:
             # shown: keep the focused tile focused, and never leave focus behind in a hidden pane
             # (its pane would take over again when that focus is noticed)
@@ -356,16 +415,17 @@ class OverviewTab(VerticalScroll):
             inside = self.app.focused is not None and self in self.app.focused.ancestors_with_self
             if target is None and not inside and tiles:
                 target = tiles[0]
-            if target is not None:
+            if target is not None and target is not self.app.focused:
                 self.screen.set_focus(target)
 
     def on_resize(self) -> None:
         self._columns()
 
-    def _columns(self) -> None:
+    def _columns(self, grid: Widget | None = None) -> None:
         cols = max(1, (self.size.width - 2) // TILE_WIDTH)
-        for grid in self.query(".tiles"):
-            grid.styles.grid_size_columns = cols
+        for g in [grid] if grid is not None else self.query(".tiles"):
+            if g.styles.grid_size_columns != cols:
+                g.styles.grid_size_columns = cols
 
     @property
     def tiles(self) -> list[Tile]:
@@ -402,5 +462,6 @@ class OverviewTab(VerticalScroll):
         best.scroll_visible()
 
     def pinned(self, name: str | None) -> None:
+        self._pin = name
         for tile in self.tiles:
             tile.set_class(tile.metric.name == name, "-pinned")

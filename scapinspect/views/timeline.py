@@ -76,6 +76,7 @@ class Timeline(Widget, can_focus=True):
         self._series: np.ndarray | None = None     # a pinned metric's timeline over the span
         self._series_how = "sum"
         self._dragging = False
+        self._values: tuple[Any, Any, tuple, Any] | None = None
 
     # -- data --------------------------------------------------------------------------------------
     def set_events(self, times: np.ndarray, span: tuple[int, int], applied: tuple[int, int] | None) -> None:
@@ -95,10 +96,18 @@ class Timeline(Widget, can_focus=True):
     def values(self) -> np.ndarray | list[float]:
         if self.times is None:
             return []
+        key = (self._series_how, self.span, self.columns)
+        cached = self._values
+        if (cached is not None and cached[0] is self.times and cached[1] is self._series
+                and cached[2] == key):
+            return cached[3]            # a histogram of every event: once per data, not per repaint
         from .compute import histogram, rebin
         if self._series is not None:
-            return rebin(self._series, self.columns, self._series_how)
-        return histogram(self.times, self.span[0], self.span[1], self.columns)
+            out = rebin(self._series, self.columns, self._series_how)
+        else:
+            out = histogram(self.times, self.span[0], self.span[1], self.columns)
+        self._values = (self.times, self._series, key, out)
+        return out
 
     def column_start(self, col: int) -> int:
         t0, t1 = self.span
@@ -128,12 +137,19 @@ class Timeline(Widget, can_focus=True):
         bar = Style(color="cyan")
         hi = Style(color="black", bgcolor="yellow")
         cur = Style(reverse=True)
+        # runs of one style (not a styled append per character: the timeline repaints with the app)
+        cuts = {0, len(rows[0]) if rows else 0}
+        if sel:
+            cuts |= {sel[0], sel[1] + 1}
+        if self.has_focus:
+            cuts |= {self.cursor, self.cursor + 1}
+        edges = sorted(c for c in cuts if 0 <= c <= (len(rows[0]) if rows else 0))
         for line in rows:
-            for c, ch in enumerate(line):
-                style = hi if sel and sel[0] <= c <= sel[1] else bar
-                if self.has_focus and c == self.cursor:
+            for a, b in zip(edges, edges[1:], strict=False):
+                style = hi if sel and sel[0] <= a <= sel[1] else bar
+                if self.has_focus and a == self.cursor:
                     style = style + cur
-                text.append(ch, style)
+                text.append(line[a:b], style)
             text.append("\n")
         text.append(self._status(width))
         return text

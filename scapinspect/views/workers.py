@@ -91,17 +91,27 @@ def build(base: Capture, scope: Scope, span: tuple[int, int] | None, expected: i
     except Exception as e:
         post(ScopeRejected(scope.key, f"{type(e).__name__}: {e}", 0))
         return
+    if not data.info_pending:
+        # the Syscalls list is shown as the scope lands: its table plan is made here, not on screen
+        from .catalog import TabResult
+        from .tabs import prepare
+        result = TabResult("ready", data.syscalls)
+        prepare(result)
+        data.tabs.setdefault("syscalls", result)
     post(ScopeReady(scope.key, data))
 
 
 def tabs(data: ScopeData, keys: list[str], post: Post, worker: Worker) -> None:
     """Compute tab tables one after the other (skipping those already there)."""
     from .session import compute_tab
+    from .tabs import prepare
     for key in keys:
         if worker.is_cancelled:
             return
         if key not in data.tabs:
-            post(TabReady(data.key, key, compute_tab(data, key)))
+            result = compute_tab(data, key)
+            prepare(result)             # widths measured here, not when the tab is shown
+            post(TabReady(data.key, key, result))
 
 
 def follow(data: ScopeData, key: str, post: Post) -> None:
