@@ -287,8 +287,11 @@ def replay(stream, cols: dict, mk: EventMaker, chunk: int = 1 << 16, taps: dict 
         clk[0] = 2 * i
         ev = mk(i)
         et_ = ev.type
-        if t is not None and type(t.enter) is int and types[t.enter] == et_ - 1:
-            t.enter = mk(t.enter)       # enter_of() would return it: the handler may read it
+        if t is not None and type(t.enter) is int:
+            if t.enter == i:
+                t.enter = ev            # (this enter event: its exit's handler reads the same Event)
+            elif types[t.enter] == et_ - 1:
+                t.enter = mk(t.enter)   # enter_of() would return it: the handler may read it
         ctx = EventContext(t, cfd, -1, 0, 0)
         n = len(threads)
         if et_ in clone_exits:      # (ViewState: a child the clone exit creates)
