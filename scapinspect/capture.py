@@ -77,7 +77,8 @@ class Capture:
 
     def __init__(self, path: str, *, filter: str | None = None,  # noqa: A002 - the API word
                  compat: str | None = None, strict: bool = False, cache: bool | str | None = None,
-                 _parent: Capture | None = None, _selection: np.ndarray | None = None):
+                 _parent: Capture | None = None, _selection: np.ndarray | None = None,
+                 _narrowing: tuple = ()):
         """``cache``: keep the event frame in an on-disk index and read it from there when the capture
         is opened again (True: the cache directory, "here": ``<capture>.siidx`` beside it, None:
         as ``$SCAPINSPECT_CACHE`` says; see scapinspect.cache)."""
@@ -93,10 +94,14 @@ class Capture:
         self.compat = compat or _parent.compat
         self._parent = _parent
         self._selection = _selection          # sorted evt.num values this capture keeps, or None for all
+        # how it was narrowed, in order: ("filter", expr) and ("time", start ns or None, end ns or None);
+        # the csysdig views test their end-of-file events (not events of the file) against these
+        self._narrowing = (_parent._narrowing if _parent is not None else ()) + tuple(_narrowing)
         self.warnings: list[str] = []
         if filter:
             base = self.filter(filter)
             self._selection = base._selection
+            self._narrowing = base._narrowing
 
     # -- streams ------------------------------------------------------------------------------
     def replay(self, include_hidden: bool = False) -> tuple[EventStream, Iterator[Rendered]]:
@@ -182,7 +187,8 @@ class Capture:
         """A Capture holding only the events the sysdig filter ``expr`` selects."""
         from .filters.stream import matching_numbers
         nums = matching_numbers(self, expr)
-        return Capture(self.path, compat=self.compat, strict=self.strict, _parent=self, _selection=nums)
+        return Capture(self.path, compat=self.compat, strict=self.strict, _parent=self, _selection=nums,
+                       _narrowing=(("filter", expr),))
 
     def between(self, start, end) -> Capture:
         """Events with start <= evt.time < end (datetimes, pandas Timestamps or ns integers)."""
@@ -195,7 +201,8 @@ class Capture:
         if t1 is not None:
             keep &= raw < t1
         nums = ev["evt.num"].astype("int64").to_numpy()[keep]
-        return Capture(self.path, compat=self.compat, strict=self.strict, _parent=self, _selection=nums)
+        return Capture(self.path, compat=self.compat, strict=self.strict, _parent=self, _selection=nums,
+                       _narrowing=(("time", t0, t1),))
 
     # -- facts --------------------------------------------------------------------------------
     @cached_property

@@ -477,8 +477,37 @@ def test_thread_views_with_user_filters(path: Path) -> None:
             assert why is None or flt == "proc.ppid>1" and cap.compat != "0.29", f"{name} {flt}: {why}"
 
 
+NARROWING_FILTERS = ["proc.name=haproxy", "container.name=example2_web_1", "proc.pid=13700", "fd.type=ipv4"]
+
+
+@pytest.mark.parametrize("flt", NARROWING_FILTERS)
+def test_a_filtered_capture_shows_what_csysdig_shows_with_its_filter(flt: str) -> None:
+    """A capture narrowed by a filter gives the views csysdig gives with that filter: its hidden events
+    (procinfo: CPU) and end-of-file events are tested against the filter too, not only its rows."""
+    path = SHARED / "502Error.scap"
+    if not path.is_file():
+        pytest.skip("../shared is absent")
+    root = _cap(path)
+    narrowed = root.filter(flt)
+    for name in [*THREAD_VIEWS, "io_by_type"]:
+        got, want = view_result(narrowed, name), view_result(root, name, filter=flt)
+        assert got.rows == want.rows, (name, flt)
+        assert _assert_same(narrowed, name) is None
+
+
+def test_a_time_range_keeps_the_hidden_and_end_of_file_events_inside_it() -> None:
+    root = _cap(SAMPLES / "shell_session.scap")
+    raw = root.events["evt.rawtime"].astype("int64")
+    whole = root.between(None, int(raw.iloc[-1]) + 10**9)
+    early = root.between(None, int(raw.iloc[len(raw) // 2]))
+    for name in THREAD_VIEWS:
+        assert view_result(whole, name).rows == view_result(root, name).rows
+        assert _assert_same(early, name) is None
+
+
 def test_thread_views_on_narrowed_captures() -> None:
-    """A narrowed capture selects rows only: no hidden event, no procinfo tick; user filters then work."""
+    """A narrowed capture keeps the hidden events its filter and time range select; user filters then
+    work on them too."""
     root = _cap(SAMPLES / "shell_session.scap")
     raw = root.events["evt.rawtime"].astype("int64")
     for cap in (root.filter("proc.name=bash"), root.between(int(raw.iloc[100]), int(raw.iloc[1500]))):

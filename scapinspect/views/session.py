@@ -55,7 +55,7 @@ def _frame_filter(cap: Capture, expr: str) -> Capture:
             raise FilterUnavailable(f"this filter needs fields not extracted yet: {', '.join(missing)}") from e
         frame = pd.concat([frame.reset_index(drop=True), extra.reset_index(drop=True)], axis=1)
     nums = frame["evt.num"].astype("int64").to_numpy()[flt.mask(frame)]
-    return select(cap, nums)
+    return select(cap, nums, (("filter", expr),))
 
 
 def narrow(base: Capture, scope: Scope) -> Narrowed:
@@ -93,9 +93,11 @@ class ScopeData:
 Progress = Callable[[int, int | None], None]
 
 
-def select(base: Capture, nums: np.ndarray) -> Capture:
-    """The events of ``base`` numbered ``nums`` (sorted), as Capture.filter/between build them."""
-    return Capture(base.path, compat=base.compat, strict=base.strict, _parent=base, _selection=nums)
+def select(base: Capture, nums: np.ndarray, narrowing: tuple = ()) -> Capture:
+    """The events of ``base`` numbered ``nums`` (sorted), as Capture.filter/between build them
+    (``narrowing``: how, see Capture._narrowing)."""
+    return Capture(base.path, compat=base.compat, strict=base.strict, _parent=base, _selection=nums,
+                   _narrowing=narrowing)
 
 
 def _frame_masks(base: Capture, whole: ScopeData, scope: Scope) -> tuple[np.ndarray, np.ndarray] | None:
@@ -143,8 +145,9 @@ def _sliced(base: Capture, whole: ScopeData, scope: Scope, masks: tuple[np.ndarr
     """A scope cut out of the whole capture's frames: no replay of the file."""
     unr, mask = masks
     nums = whole.events["evt.num"].astype("int64").to_numpy()
-    unranged = select(base, nums[unr]) if scope.filter else base
-    capture = select(base, nums[mask]) if scope.time is not None else unranged
+    unranged = select(base, nums[unr], (("filter", scope.filter),)) if scope.filter else base
+    capture = select(base, nums[mask], (("filter", scope.filter),) * bool(scope.filter)
+                     + (("time", *scope.time),)) if scope.time is not None else unranged
     events = whole.events[mask].reset_index(drop=True)
     syscalls = whole.syscalls[mask].reset_index(drop=True)
     pending = whole.info_pending

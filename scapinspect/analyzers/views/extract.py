@@ -32,6 +32,7 @@ SYSDIGEVENT_X = 197
 ONE_S = 1_000_000_000
 THREAD_SERIAL = "_thread.serial"        # a getter-less column: the thread object's serial number
 _FILTER_PREFIX = "filter:"
+_NARROW_PREFIX = "narrow:"
 _FILTER_OVERRIDES = {k: v for k, v in VIEW_OVERRIDES.items() if k != "evt.time"}
 
 
@@ -61,12 +62,30 @@ def extract(cap, fields: list[str], flt: str | None, with_cpu: bool = False) -> 
     if with_cpu:
         plan += [(CPU_TICKS, view_getter(CPU_TICKS)), (THREAD_SERIAL, None)]
     plan += [(_FILTER_PREFIX + f, _filter_getter(f)) for f in filter_fields]
-    values, first_ts, last_ts, warnings = _replay(cap, plan, getattr(cap, "_selection", None))
+    # a narrowed capture: its hidden events and the end-of-file events are tested against how it was
+    # narrowed (its selection holds the numbers of the frame's rows only)
+    narrowing = getattr(cap, "_narrowing", ())
+    selection = getattr(cap, "_selection", None)
+    narrow_fields = sorted({f for step in narrowing if step[0] == "filter"
+                            for f in _compile(cap, step[1]).fields})
+    cand_plan = [(_NARROW_PREFIX + f, _filter_getter(f)) for f in narrow_fields]
+    rows = None
+    if narrowing and selection is not None:
+        rows = np.sort(cap._all_events["evt.num"].to_numpy(dtype=np.int64))
+    values, first_ts, last_ts, warnings, cand = _replay(cap, plan, selection, cand_plan, rows)
     values = {name: table_texts(col) for name, col in values.items()}
     n = len(values[plan[0][0]]) if plan else 0
+    mask = None
     if compiled is not None and n:
         frame = _filter_frame({f: values[_FILTER_PREFIX + f] for f in filter_fields})
-        keep = np.flatnonzero(compiled.mask(frame))
+        mask = np.asarray(compiled.mask(frame), dtype=bool)
+    pos, ts, cvals = cand
+    narrow = narrowing_mask(cap, len(pos), lambda f: cvals[_NARROW_PREFIX + f], np.asarray(ts, dtype=np.int64))
+    if narrow is not None and n:
+        mask = np.ones(n, dtype=bool) if mask is None else mask.copy()
+        mask[np.asarray(pos, dtype=np.int64)[~narrow]] = False
+    if mask is not None:
+        keep = np.flatnonzero(mask)
         kept = {name: [col[i] for i in keep] for name, col in values.items()
                 if not name.startswith(_FILTER_PREFIX)}
         n = len(keep)
@@ -74,6 +93,38 @@ def extract(cap, fields: list[str], flt: str | None, with_cpu: bool = False) -> 
         kept = {name: col for name, col in values.items() if not name.startswith(_FILTER_PREFIX)}
     delta = last_ts - first_ts if first_ts is not None else 0
     return Extracted(kept, n, delta, warnings)
+
+
+def _compile(cap, expr: str):
+    return compile_filter(expr, dialect="0.29" if cap.compat == "0.29" else "head")
+
+
+def eof_time(last_ts: int) -> int:
+    """The time of the end-of-file events: the last event's, rounded down to the second, minus 1 ns."""
+    return last_ts - last_ts % ONE_S - 1
+
+
+def narrowing_mask(cap, count: int, values: Callable[[str], list], ts: np.ndarray) -> np.ndarray | None:
+    """Which of ``count`` events that are not rows of the frame (hidden events, end-of-file events)
+    pass the filters and time ranges a narrowed capture was narrowed by (Capture._narrowing), as
+    csysdig tests every event it is given against its filter; ``values(field)``: the events' values
+    of a filter field, ``ts`` their times. None when the capture was not narrowed."""
+    steps = getattr(cap, "_narrowing", ())
+    if not steps:
+        return None
+    keep = np.ones(count, dtype=bool)
+    for step in steps:
+        if step[0] == "time":
+            t0, t1 = step[1], step[2]
+            if t0 is not None:
+                keep &= ts >= t0
+            if t1 is not None:
+                keep &= ts < t1
+        elif count:
+            compiled = _compile(cap, step[1])
+            frame = _filter_frame({f: table_texts(values(f)) for f in sorted(compiled.fields)})
+            keep &= np.asarray(compiled.mask(frame), dtype=bool)
+    return keep
 
 
 def _filter_getter(name: str) -> Callable:
@@ -100,15 +151,23 @@ def _filter_frame(values: dict[str, list]) -> pd.DataFrame:
     return pd.DataFrame(data)
 
 
-def _replay(cap, plan, selection):
-    """Run ``plan`` ((name, getter); getter None = thread serial) on every returned event, then on
-    the end-of-file thread events. Returns (values, first ts, last ts, warnings)."""
+def _replay(cap, plan, selection, cand_plan=(), rows=None):
+    """Run ``plan`` ((name, getter); getter None = thread serial) on every returned event (in
+    ``selection`` when given; with ``rows``, the frame's row numbers, also on the events that are not
+    rows), then on the end-of-file thread events; ``cand_plan`` on those hidden and end-of-file
+    events. Returns (values, first ts, last ts, warnings, (their positions among the values, their
+    times, cand_plan's values))."""
     prof = profile(cap.compat)
     reader = ScapReader(cap.path, strict=getattr(cap, "strict", False))
     state = ViewState(et.head(), modern=prof.name != "0.29")
     stream = EventStream(reader, prof, state)
     values: dict[str, list] = {name: [] for name, _ in plan}
     cols = [(g, values[name]) for name, g in plan]
+    cand_values: dict[str, list] = {name: [] for name, _ in cand_plan}
+    cand_cols = [(g, cand_values[name]) for name, g in cand_plan]
+    cand_pos: list[int] = []
+    cand_ts: list[int] = []
+    count = 0
     unseen = frozenset(e.id for e in prof.table.events if e.name in HIDDEN_041) if state.modern else frozenset()
     first_ts = last_ts = None
     leading = True
@@ -125,14 +184,27 @@ def _replay(cap, plan, selection):
             last_ts = item.ev.ts
             if selection is None or _selected(selection, item.num):
                 _run(FieldContext(stream, item), cols, state)
+                count += 1
+            elif rows is not None and not _selected(rows, item.num):
+                fc = FieldContext(stream, item)
+                _run(fc, cols, state)
+                _run(fc, cand_cols, state)
+                cand_pos.append(count)
+                cand_ts.append(item.ev.ts)
+                count += 1
         if last_ts is not None:
-            ts = last_ts - last_ts % ONE_S - 1
+            ts = eof_time(last_ts)
             for t in list(state.threads.values()):
                 ev = Event(b"", 0, ts, t.tid, 0, SYSDIGEVENT_X, 0, [], [])
-                _run(FieldContext(stream, Rendered(0, ev, EventContext(t, None, -1, 0, 0))), cols, state)
+                fc = FieldContext(stream, Rendered(0, ev, EventContext(t, None, -1, 0, 0)))
+                _run(fc, cols, state)
+                _run(fc, cand_cols, state)
+                cand_pos.append(count)
+                cand_ts.append(ts)
+                count += 1
     finally:
         reader.close()
-    return values, first_ts, last_ts, list(reader.warnings)
+    return values, first_ts, last_ts, list(reader.warnings), (cand_pos, cand_ts, cand_values)
 
 
 def _selected(selection, num: int) -> bool:

@@ -80,7 +80,7 @@ from ...state.model import CL_IS_MAIN_THREAD, ROLE_NONE, FdInfo
 from ...state.tracking import CONTAINER_E, CONTAINER_JSON_EVENTS, CONTAINER_TYPES, ViewState, match_runc
 from . import aggregate as ag
 from .definitions import AVG, LIST, MAX, NONE, SUM, TIME_AVG, Column, View
-from .extract import ONE_S, SYSDIGEVENT_X, _filter_frame
+from .extract import ONE_S, SYSDIGEVENT_X, _compile, _filter_frame, narrowing_mask
 from .fieldinfo import CHARBUF, DOUBLE, IPADDR, UNSIGNED_BITS, field_type
 from .fields import CPU_FIELDS, PROCINFO_E
 from .table import Rows, finish_rows
@@ -486,22 +486,30 @@ def _view_rows(cap, side, df: pd.DataFrame, view: View, layout: tuple[Column, ..
         mask = compiled.mask(frame)
         keep = mask if keep is None else keep & mask
         if eof is not None and eof.count:
-            eof_keep = compiled.mask(_filter_frame({f: table_texts(eof.values(f)) for f in sorted(compiled.fields)}))
+            eof_keep = np.asarray(compiled.mask(_filter_frame({f: table_texts(eof.values(f))
+                                                                for f in sorted(compiled.fields)})), dtype=bool)
     else:
         _check_fields(base, set(fields))
     if keep is not None:
         rows = np.flatnonzero(keep)
     vals = [_field(base, side, df, summ, f, rows) for f in fields]
-    if every and keep is None:      # (a narrowed capture selects rows only)
-        vals = _with_hidden(base, summ, view, layout, vals)
+    # a narrowed capture: its hidden events as its filters and time ranges select them (its selection
+    # holds rows only; one narrowed without saying how has none)
+    narrow = _hidden_narrowing(cap, base, side, df, summ) if narrowed and len(summ.seen_at) else None
+    if every and (not narrowed or narrow is not None):
+        vals = _with_hidden(base, summ, view, layout, vals, rows, narrow)
     hidden = plan = None
-    if threaded and not narrowed and len(summ.seen_at):
-        hkeep = None
+    if threaded and (not narrowed or narrow is not None) and len(summ.seen_at):
+        hkeep = narrow
         if flt != _EVERY_THREAD:     # (a filter beyond evt.type!=switch: evaluated on the hidden events too)
-            hkeep = _hidden_filter(base, side, df, summ, compiled)
+            got = _hidden_filter(base, side, df, summ, compiled)
+            hkeep = got if hkeep is None else hkeep & got
         at = summ.seen_at if keep is None else np.searchsorted(rows, summ.seen_at)
         hidden, hat = _hidden_thread_values(base, side, df, summ, fields, at, hkeep)
         plan = _Spread(len(rows), hat)
+    if eof is not None and eof.count and narrowed and cap._narrowing:
+        narrow = narrowing_mask(cap, eof.count, eof.values, np.full(eof.count, eof.ts, dtype=np.int64))
+        eof_keep = narrow if eof_keep is None else eof_keep & narrow
     tail: list[list] = [[] for _ in fields]
     if eof is not None and eof.count:
         # the end-of-file events come last, whatever the capture's narrowing (extract._replay)
@@ -525,20 +533,46 @@ def _check_fields(base: _Base, names: set[str]) -> None:
 
 # -- hidden events as rows -------------------------------------------------------------------------------
 def _with_hidden(base: _Base, summ: _Summary, view: View, layout: tuple[Column, ...],
-                 vals: list[_Vals]) -> list[_Vals]:
-    """The rows' values with the hidden events views see merged in, in file order (their types are
-    ``_Types.plain``)."""
+                 vals: list[_Vals], rows: np.ndarray, keep: np.ndarray | None = None) -> list[_Vals]:
+    """The kept rows' (``rows``) values with the hidden events views see (those ``keep`` keeps) merged
+    in, in file order (their types are ``_Types.plain``)."""
     at = summ.seen_at
+    st = summ.seen_types
+    if keep is not None:
+        at, st = at[keep], st[keep]
     if not len(at):
         return vals
+    at = np.searchsorted(rows, at)
     out = []
     for c, v in zip(layout, vals, strict=True):
-        hv, hok = _hidden_field(base.types, view, layout, c.field, summ.seen_types)
+        hv, hok = _hidden_field(base.types, view, layout, c.field, st)
         if v.labels is not None and hok.any():
             raise _Fallback(f"text field {c.field} of hidden events")
         out.append(_Vals(np.insert(v.values, at, np.where(hok, hv, -1 if v.labels is not None else 0)),
                          np.insert(v.valid, at, hok), v.labels))
     return out
+
+
+def _hidden_narrowing(cap, base: _Base, side, df, summ: _Summary) -> np.ndarray | None:
+    """Which hidden events views see a narrowed capture keeps: those its filters and time ranges
+    select (Capture._narrowing); None when it does not say how it was narrowed."""
+    steps = getattr(cap, "_narrowing", ())
+    if not steps:
+        return None
+    seen = summ.seen
+    keep = np.ones(len(seen), dtype=bool)
+    ts = None
+    for step in steps:
+        if step[0] == "time":
+            if ts is None:
+                ts = np.asarray(side.hidden.ts[seen]).astype(np.int64)
+            if step[1] is not None:
+                keep &= ts >= step[1]
+            if step[2] is not None:
+                keep &= ts < step[2]
+        else:
+            keep &= _hidden_filter(base, side, df, summ, _compile(cap, step[1]))
+    return keep
 
 
 def _hidden_field(types: _Types, view: View, layout: tuple[Column, ...], name: str,
@@ -1535,6 +1569,13 @@ def _hidden_filter(base: _Base, side, df: pd.DataFrame, summ: _Summary, compiled
             cols[f] = number(np.asarray(side.hidden.tid[summ.seen]).astype(np.int64), np.ones(nh, dtype=bool))
         elif f == "evt.num":
             cols[f] = number(_hidden_keys(base, side, df)[summ.seen] // 2 + 1, np.ones(nh, dtype=bool))
+        elif f in _MEMORY_FIELDS:
+            seen_b = np.asarray(side.hidden.before[summ.seen], dtype=np.int64)
+            cols[f] = number(_memory_values(base, side, df, summ, f, _known_objects(th), 2 * seen_b,
+                                            _hidden_keys(base, side, df)[summ.seen]), hs >= 0)
+        elif f == "proc.nthreads":
+            pids = np.array(i64([t[_T["pid"]] for t in th.snaps] + [0]), dtype=np.int64)[hs]
+            cols[f] = number(_table_log(base, side).nthreads(pids, _hidden_keys(base, side, df)[summ.seen]), hs >= 0)
         elif f in ("evt.rawtime", "evt.time"):     # (filters read the raw timestamp)
             cols[f] = number(np.asarray(side.hidden.ts[summ.seen]).astype(np.int64), np.ones(nh, dtype=bool))
         elif f == "evt.type":
