@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 import numpy as np
 import pandas as pd
@@ -300,16 +301,17 @@ def fields_frame(*, l4proto: list, local: list, remote: list, local_is_server: l
     srv = local_is_server
     client = [rm if s else lc for s, lc, rm in zip(srv, local, remote, strict=True)]
     server = [lc if s else rm for s, lc, rm in zip(srv, local, remote, strict=True)]
+    ip, port = itemgetter(0), itemgetter(1)
     cols: dict[str, list] = {
         "l4proto": l4proto,
-        "client.ip": [c[0] for c in client], "client.port": [c[1] for c in client],
-        "server.ip": [c[0] for c in server], "server.port": [c[1] for c in server],
-        "local.ip": [c[0] for c in local], "local.port": [c[1] for c in local],
-        "remote.ip": [c[0] for c in remote], "remote.port": [c[1] for c in remote],
+        "client.ip": list(map(ip, client)), "client.port": list(map(port, client)),
+        "server.ip": list(map(ip, server)), "server.port": list(map(port, server)),
+        "local.ip": list(map(ip, local)), "local.port": list(map(port, local)),
+        "remote.ip": list(map(ip, remote)), "remote.port": list(map(port, remote)),
         "direction": ["inbound" if s else "outbound" for s in srv],
         "proc.name": pname, "proc.pid": pid, "proc.cmdline": cmdline, "container": container,
         "fd.num": fd, "fd.name": fdname,
-        "connection": [connection_name(c, v) for c, v in zip(client, server, strict=True)],
+        "connection": list(map(connection_name, client, server)),
         "first_seen": first, "last_seen": last, "bytes_in": bytes_in, "bytes_out": bytes_out,
         "operations": ops, "state": ["closed" if c else "open" for c in closed], "preexisting": preexisting,
     }
@@ -320,7 +322,7 @@ def fields_frame(*, l4proto: list, local: list, remote: list, local_is_server: l
 def _int_values(v: list) -> list | np.ndarray:
     """``i64(v)``, through numpy when every value is a plain int64 (the common case: no None, nothing
     past 2**63)."""
-    if all(type(x) is int for x in v):
+    if set(map(type, v)) <= {int}:
         try:
             return np.array(v, dtype=np.int64)
         except OverflowError:
@@ -328,16 +330,35 @@ def _int_values(v: list) -> list | np.ndarray:
     return i64(v)
 
 
+def _times(v: list) -> pd.Series:
+    """Nanosecond timestamps (None: NaT) as datetime64[ns, UTC]; a plain int64 array is viewed as such
+    (what to_datetime gives for it, without its per-value checks)."""
+    ints = _int_values(v)
+    if isinstance(ints, np.ndarray):
+        return pd.Series(ints.view("M8[ns]")).dt.tz_localize("UTC")
+    return pd.to_datetime(pd.Series(ints, dtype="Int64"), unit="ns", utc=True)
+
+
+def _category(v: list) -> pd.Series:
+    """``pd.Series(v, dtype="category")``; built from codes when every value is a str, since pandas then
+    factorizes through arrow strings, which costs milliseconds on a first call. The categories are the
+    sorted distinct values either way."""
+    if v and set(map(type, v)) == {str}:
+        cats = sorted(set(v))
+        code = {c: i for i, c in enumerate(cats)}
+        codes = np.fromiter(map(code.__getitem__, v), dtype=np.int32, count=len(v))
+        return pd.Series(pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(pd.Index(cats))))
+    return pd.Series(v, dtype="category")
+
+
 def _typed(cols: dict[str, list]) -> pd.DataFrame:
-    def times(v: list) -> pd.Series:
-        return pd.to_datetime(pd.Series(_int_values(v), dtype="Int64"), unit="ns", utc=True)
 
     ints = {"client.port", "server.port", "local.port", "remote.port", "proc.pid", "fd.num"}
     counts = {"bytes_in", "bytes_out", "operations"}
     data = {}
     for c, v in cols.items():
         if c in ("first_seen", "last_seen"):
-            data[c] = times(v)
+            data[c] = _times(v)
         elif c in ints:
             data[c] = pd.Series(_int_values(v), dtype="Int64")
         elif c in counts:
@@ -345,7 +366,7 @@ def _typed(cols: dict[str, list]) -> pd.DataFrame:
         elif c == "preexisting":
             data[c] = pd.Series(v, dtype="bool")
         elif c in ("l4proto", "direction", "state"):
-            data[c] = pd.Series(v, dtype="category")
+            data[c] = _category(v)
         else:
             data[c] = pd.Series(v, dtype="object")
     return pd.DataFrame(data, columns=list(CONNECTION_COLUMNS))

@@ -15,6 +15,10 @@ row, the thread and an fd snapshot (type, name, role, l4proto, addresses) taken 
 3. computes every other row, its bytes, operations, times and state with numpy over the socket exits
    (event tuples of unconnected UDP sockets are parsed per event, in Python: there are few).
 
+Return values come from the frame's ``evt.rawres`` where the loader read that very parameter into it;
+the other parameters from a framing of the few rows read (fast_io.res_ints, row_params), so the first
+call after the load does not frame every row.
+
 Where the snapshots cannot say what the state held (an fd name that does not match its addresses,
 an exit between a connect's enter and exit, a thread with its own fd table, a clone that may or may
 not have replaced a table still in use, an args list that is empty or one empty string ...), the
@@ -47,7 +51,7 @@ from .connections import (
     _tuple_endpoints,
     fields_frame,
 )
-from .fast_io import param_ints
+from .fast_io import param_ints, rawres, res_ints, row_params
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +76,11 @@ _TRACKER_KINDS = {"connect": T_CONNECT, "accept": T_ACCEPT, "accept4": T_ACCEPT,
 _OPENED_TYPES = (md.FD_FILE_V2, md.FD_DIRECTORY)
 _SOCKET_TYPES = (md.FD_UNIX_SOCK, md.FD_IPV4_SOCK, md.FD_IPV6_SOCK, md.FD_NETLINK)
 F_DUPFD_CMDS = (1, 26)
+# by handler kind: whether ``effects`` reads the event's res (parameter 0), and other parameters
+_READS_RES = np.ones(12, dtype=bool)
+_READS_RES[[H_NONE, H_PROCEXIT, H_CONNECT_E]] = False
+_READS_MORE = np.zeros(12, dtype=bool)
+_READS_MORE[[H_ACCEPT, H_PIPE, H_FCNTL, H_CLONE]] = True
 # how far back (in rows) an exit's enter is looked for among the rows of other threads
 ENTER_WINDOW = 64
 
@@ -181,20 +190,55 @@ class _Fast:
         fds = side.fd_rows
         self.fd_type = np.array([f[1] for f in fds] + [-1, -1], dtype=np.int64)
         self.span = self.n + 2
+        self.u8 = side.rows._v["u8"]        # the mapped capture's bytes (what every framing reads)
+        self.rawres = rawres(df)            # most of the res parameters read here, as the loader read them
 
     # -- helpers ----------------------------------------------------------------------------------
     def pid_of(self, rows: np.ndarray) -> np.ndarray:
         return self.th_pid[self.tsnap[rows]]
 
+    def frame_rows(self, rows: np.ndarray) -> None:
+        """Frame the parameters of ``rows`` (the rows most reads are about) in one go; ``framing``
+        then serves them from it. Framing only these rows, not all, is what keeps the first call after
+        the load cheap (fast_io.row_params)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        params, at = row_params(self.side, rows)
+        where = np.full(self.n, -1, dtype=np.int64)
+        where[rows] = at
+        self._framed = (params, where)
+
+    def framing(self, rows: np.ndarray):
+        """(framing, index of each row in it) for ``rows``: the one ``frame_rows`` made when it holds
+        them all, else one of these rows alone."""
+        rows = np.asarray(rows, dtype=np.int64)
+        got = self.__dict__.get("_framed")
+        if got is not None:
+            at = got[1][rows]
+            if (at >= 0).all():
+                return got[0], at
+        return row_params(self.side, rows)
+
     def ints(self, rows: np.ndarray, k: int | np.ndarray, signed: bool = True) -> tuple[np.ndarray, np.ndarray]:
-        """Parameter ``k`` (an index, or one per row) of rows ``rows`` as p_int reads it: (values, valid)."""
-        return param_ints(self.side.params, rows, k, signed)
+        """Parameter ``k`` (an index, or one per row) of rows ``rows`` as p_int reads it: (values, valid);
+        signed ones from the frame's ``evt.rawres`` where the loader read that parameter into it."""
+        def read(r: np.ndarray, ks) -> tuple[np.ndarray, np.ndarray]:
+            p, at = self.framing(r)
+            return param_ints(p, at, ks, signed)
+        if not signed:
+            return read(np.asarray(rows, dtype=np.int64), k)
+        return res_ints(self.rawres, self.side, rows, k, read)
+
+    def locate(self, rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(byte offset, length, whether present) of parameter ``k`` of rows ``rows`` (Params.locate)."""
+        p, at = self.framing(rows)
+        pos, length = p.locate(at, k)
+        return pos, length, p.nparams[at] > k
 
     def raws(self, rows: np.ndarray, ks: np.ndarray) -> list[bytes | None]:
         """Parameter ``ks[i]`` of row ``rows[i]`` as ``Event.raw`` gives it (None when the index is
         negative, the parameter absent or empty)."""
-        p = self.side.params
-        pos, length = locate_each(p, rows, np.asarray(ks, dtype=np.int64))
+        p, at = self.framing(rows)
+        pos, length = locate_each(p, at, np.asarray(ks, dtype=np.int64))
         u8 = p.v["u8"]
         return [u8[a:a + n].tobytes() if n > 0 else None for a, n in zip(pos.tolist(), length.tolist(), strict=True)]
 
@@ -244,40 +288,49 @@ class _Fast:
             got = self._pairing_rows = self.types.pairing[self.etype]
         return got
 
-    def hidden_events(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(type id, thread id, rows before it) of every event the frame leaves out, read from the
-        event headers as fastpath.side.reframe reads them (its parameters are not needed)."""
-        got = self.__dict__.get("_hidden")
+    def hidden_types(self) -> np.ndarray:
+        """The type id of every event the frame leaves out (from their headers: Hidden.etype)."""
+        got = self.__dict__.get("_hidden_types")
         if got is None:
             hid = self.side.hidden
-            if hid is None or not len(hid):
-                z = np.zeros(0, dtype=np.int64)
-                got = (z, z, z)
-            else:
-                v = self.side.params.v
-                evoff = np.asarray(hid.evoff, dtype=np.int64)
-                got = (v["u16"][evoff + 20].astype(np.int64), v["u64"][evoff + 8].astype(np.int64),
-                       np.asarray(hid.before, dtype=np.int64))
-            self._hidden = got
+            got = np.zeros(0, dtype=np.int64) if hid is None or not len(hid) else hid.etype.astype(np.int64)
+            self._hidden_types = got
         return got
+
+    def hidden_kinds(self, per_type: np.ndarray) -> bool:
+        """Whether an event the frame leaves out has a type that ``per_type`` (a bool per type id of
+        the profile table) marks; types past the table mark nothing."""
+        got = self.__dict__.get("_hidden_counts")
+        if got is None:
+            got = self._hidden_counts = np.bincount(self.hidden_types(), minlength=1 << 16)  # u16 type ids
+        return bool((got[:len(per_type)] > 0)[per_type].any())
 
     def check_hidden_between(self, tid: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> None:
         """Unsure when a hidden event that drives pairing, of thread ``tid[i]``, lies between rows
         ``lo[i]`` and ``hi[i]`` (lo < hi; -1 and n stand for the ends of the capture)."""
+        span = self.n + 2
         got = self.__dict__.get("_hidden_drive")
         if got is None:
-            htype, htid, before = self.hidden_events()
+            # the hidden events that drive pairing: their distinct threads, and (thread code, rows
+            # before) keys in order; the thread ids are read from the headers of these events only
+            htype = self.hidden_types()
             drive = np.zeros(len(htype), dtype=bool)
-            inside = htype < len(self.types.pairing)
-            drive[inside] = self.types.pairing[htype[inside]]
-            got = self._hidden_drive = (htid[drive], before[drive])
-        htid, before = got
-        if not len(htid) or not len(tid):
+            if self.hidden_kinds(self.types.pairing):
+                inside = htype < len(self.types.pairing)
+                drive[inside] = self.types.pairing[htype[inside]]
+            drive = np.flatnonzero(drive)
+            hid = self.side.hidden
+            htid = hid._v["u64"][np.asarray(hid.evoff, dtype=np.int64)[drive] + 8].astype(np.int64) \
+                if len(drive) else np.zeros(0, dtype=np.int64)
+            uniq, hc = np.unique(htid, return_inverse=True)
+            before = np.asarray(hid.before, dtype=np.int64)[drive] if len(drive) else htid
+            got = self._hidden_drive = (uniq, np.sort(hc.astype(np.int64) * span + before))
+        uniq, keys = got
+        if not len(uniq) or not len(tid):
             return
-        span = self.n + 2
-        tcodes, _ = pd.factorize(np.concatenate([htid, tid]))
-        hc, qc = tcodes[:len(htid)], tcodes[len(htid):]
-        keys = np.sort(hc * span + before)
+        qc = np.minimum(np.searchsorted(uniq, tid), len(uniq) - 1)
+        known = uniq[qc] == tid
+        qc, lo, hi = qc[known], np.asarray(lo)[known], np.asarray(hi)[known]
         a = np.searchsorted(keys, qc * span + lo + 1, side="left")
         b = np.searchsorted(keys, qc * span + hi, side="right")
         if (b > a).any():
@@ -291,7 +344,10 @@ class _Fast:
         hk = types.hkind[self.etype]
         idx = np.flatnonzero(hk)
         hki = hk[idx]
-        res, rv = self.ints(idx, 0)
+        res = np.zeros(len(idx), dtype=np.int64)
+        rv = np.zeros(len(idx), dtype=bool)
+        need = np.flatnonzero(_READS_RES[hki])
+        res[need], rv[need] = self.ints(idx[need], 0)
         ok = rv & (res >= 0)
         fs = self.fsnap[idx]
         fst = self.fd_type[fs]
@@ -310,9 +366,8 @@ class _Fast:
         acc = np.flatnonzero((hki == H_ACCEPT) & ok)
         self.accepted = np.zeros(self.n, dtype=bool)
         if len(acc):
-            pos, length = self.side.params.locate(idx[acc], 1)
-            present = self.side.params.nparams[idx[acc]] > 1
-            u8 = self.side.params.v["u8"]
+            pos, length, present = self.locate(idx[acc], 1)
+            u8 = self.u8
             fam = np.where(present & (length > 0), u8[np.minimum(pos, len(u8) - 1)], -1)
             good = ((fam == 2) & (length >= 13)) | ((fam == 10) & (length >= 37)) | ((fam == 1) & (length >= 17))
             good &= present
@@ -334,7 +389,8 @@ class _Fast:
             k = types.head_idx["cmd"][self.etype[rows]]
             cmd, cv = self.ints(rows, k, signed=False)
             # the exit's own cmd when the event has that parameter (even empty), else the enter's
-            need = np.flatnonzero(~((k >= 0) & (self.side.params.nparams[rows] > k)))
+            p, at = self.framing(rows)
+            need = np.flatnonzero(~((k >= 0) & (p.nparams[at] > k)))
             if len(need):
                 en = self.enters(rows[need])
                 has = en >= 0
@@ -371,18 +427,16 @@ class _Fast:
         if ((exs >= 0) & (self.th_tid[exs] != self.th_pid[exs])).any():
             raise Unsure("an exec from a non-main thread")
         self.procexit_rows = set(idx[hki == H_PROCEXIT].tolist())
-        htype = self.hidden_events()[0]
-        hh = types.hkind[htype[htype < len(types.hkind)]]
-        if np.isin(hh, (H_OPEN, H_SOCKET, H_ACCEPT, H_PIPE, H_DUP, H_FCNTL, H_SIMPLE, H_CLONE, H_EXECVE,
-                        H_CONNECT_E)).any():
+        if self.hidden_kinds(np.isin(types.hkind, (H_OPEN, H_SOCKET, H_ACCEPT, H_PIPE, H_DUP, H_FCNTL, H_SIMPLE,
+                                                   H_CLONE, H_EXECVE, H_CONNECT_E))):
             raise Unsure("a hidden event that changes fd tables or threads")
         self.connect_enters = idx[(hki == H_CONNECT_E) & (fs >= 0)]
         # every thread keeps its process id (else tables are not keyed by pid)
-        tids = self.th_tid[:-1]
-        if len(tids):
-            pairs = pd.DataFrame({"tid": tids, "pid": self.th_pid[:-1]}).drop_duplicates()
-            if pairs["tid"].duplicated().any():
-                raise Unsure("a thread id seen in two processes")
+        tids, pids = self.th_tid[:-1], self.th_pid[:-1]
+        order = np.lexsort((pids, tids))
+        t, p = tids[order], pids[order]
+        if ((t[1:] == t[:-1]) & (p[1:] != p[:-1])).any():
+            raise Unsure("a thread id seen in two processes")
 
     def identities(self, pos: np.ndarray, pid: np.ndarray, fd: np.ndarray) -> np.ndarray:
         """The fd object at (pid, fd) at each position (after that row's handler), as a code: the index
@@ -429,10 +483,23 @@ class _Fast:
         if self.n == 0 or (kept is not None and not len(kept)):
             raise Unsure("no kept event: the reference snapshots the final state")
         first = int(kept[0]) if kept is not None else 0
+        types = self.types
+        # -- the exits the tracker reads: on a socket (binds: on a server socket), with a thread
+        tk = types.tkind[self.etype]
+        cand = tk != T_NONE
+        if keep is not None:
+            cand &= keep
+        q = np.flatnonzero(cand)
+        q = q[(self.tsnap[q] >= 0) & (self.fsnap[q] >= 0)]
+        tq = tk[q]
+        ftype = self.fd_type[self.fsnap[q]]
+        bind_rows = q[np.isin(ftype, list(SERV_TYPES)) & (tq == T_BIND)]
+        q = q[np.isin(ftype, list(SOCK_TYPES))]
+        # the fd-table changes whose parameters past res are read: framed together, once
+        self.frame_rows(np.flatnonzero(_READS_MORE[types.hkind[self.etype]]))
         self.effects()
         tr = self.snapshot(first)
         state = tr.state
-        types = self.types
         # the tracker's rows so far (the snapshot's), and their generations
         snap_rows = list(tr.rows)
         g_pid, g_fd, g_obj_main, g_rows = [], [], [], []
@@ -443,22 +510,10 @@ class _Fast:
             g_fd.append(fd)
             g_obj_main.append(main)
             g_rows.append(list(gen.rows.items()))
-        # -- the exits the tracker reads
-        tk = types.tkind[self.etype]
-        cand = tk != T_NONE
-        if keep is not None:
-            cand &= keep
-        q = np.flatnonzero(cand)
-        q = q[(self.tsnap[q] >= 0) & (self.fsnap[q] >= 0)]
-        tq = tk[q]
         # an accept whose tuple gave no new fd has no fd info (the frame shows the old fd's)
+        tq = tk[q]
         q = q[(tq != T_ACCEPT) | self.accepted[q]]
         tq = tk[q]
-        ftype = self.fd_type[self.fsnap[q]]
-        serv = np.isin(ftype, list(SERV_TYPES))
-        bind_rows = q[serv & (tq == T_BIND)]
-        sock = np.isin(ftype, list(SOCK_TYPES))
-        q, tq = q[sock], tq[sock]
         res, rv = self.ints(q, 0)
         touch = ((tq == T_CONNECT) & rv & ((res >= 0) | (res == -EINPROGRESS))) | \
             ((tq == T_ACCEPT) & rv & (res >= 0)) | (tq == T_IO)
@@ -511,7 +566,8 @@ class _Fast:
             bad = [s for s in np.unique(fsq[fdi]).tolist() if not info[s].consistent]
             if bad:
                 raise Unsure("an fd name that does not match its addresses")
-            ends[fdi] = np.array([snap_ends[s] for s in fsq[fdi].tolist()], dtype=np.int64)
+            lut = np.array([snap_ends[s] for s in snap_ids], dtype=np.int64)
+            ends[fdi] = lut[np.searchsorted(snap_ids, fsq[fdi])]
             self.check_connect_windows(q[fdi], obj[fdi], pid[fdi], fd[fdi])
         # -- rows: the snapshot's first, then one per new (object, endpoints) in order
         snap_key_obj, snap_key_end = [], []
@@ -567,14 +623,17 @@ class _Fast:
             so = row_obj[order]
             lo = np.searchsorted(so, cobj, side="left")
             hi = np.searchsorted(so, cobj, side="right")
-            for a, b, c in zip(lo.tolist(), hi.tolist(), ci.tolist(), strict=True):
-                for r in order[a:b].tolist():
-                    created = first_pos[r] if r >= nsnap else -1
-                    if r >= nsnap and created > c:
-                        raise Unsure("an exit on a closed fd object")
-                    closed[r] = True
-                    has_close[r] = True
-                    close_ts[r] = tsq[c]
+            # every (close, row of its object) pair
+            cnt = hi - lo
+            pc = np.repeat(ci, cnt)
+            pr = order[np.repeat(lo - (np.cumsum(cnt) - cnt), cnt) + np.arange(int(cnt.sum()))]
+            if ((pr >= nsnap) & (first_pos[pr] > pc)).any():
+                raise Unsure("an exit on a closed fd object")
+            last_close = np.full(nrows, -1, dtype=np.int64)
+            np.maximum.at(last_close, pr, pc)
+            has_close = last_close >= 0
+            closed |= has_close
+            close_ts = np.where(has_close, tsq[np.maximum(last_close, 0)], -1)
         self.replaced(closed, q[ti], obj[ti], pid[ti], fd[ti], gp, gf, gobj, row_obj, first)
         # -- the server ports the tracker learns from binds (it knows tr.server_ports already)
         bind_first: dict[int, int] = {}
@@ -714,9 +773,8 @@ class _Fast:
         tup_ok = np.zeros(len(ce), dtype=bool)
         has = ex >= 0
         if has.any():
-            pos, length = self.side.params.locate(ex[has], 1)
-            present = self.side.params.nparams[ex[has]] > 1
-            u8 = self.side.params.v["u8"]
+            pos, length, present = self.locate(ex[has], 1)
+            u8 = self.u8
             fam = np.where(present & (length > 0), u8[np.minimum(pos, len(u8) - 1)], -1)
             tup_ok[has] = ((fam == 2) & (length >= 13)) | ((fam == 10) & (length >= 37))
         fixed = has & (self.etype[np.maximum(ex, 0)] == self.etype[ce] + 1) & rv & \
@@ -792,15 +850,34 @@ class _Fast:
         return comm + (" " if self.one_empty_arg(tid, r) else "")
 
     def one_empty_arg(self, tid: int, r: int) -> bool:
+        """``_one_empty_arg``, once per thread and set of its execs, clones and exits up to row ``r``
+        (the answer depends on nothing else; rows of one connection-heavy thread ask it again and
+        again)."""
+        marks = self.__dict__.setdefault("_arg_marks", {})
+        rel = marks.get(tid)
+        if rel is None:
+            pe = self.__dict__.get("_procexit_arr")
+            if pe is None:
+                pe = self._procexit_arr = np.array(sorted(self.procexit_rows), dtype=np.int64)
+            rel = marks[tid] = np.unique(np.concatenate([
+                self.exec_rows[self.tid[self.exec_rows] == tid], self.clone_rows[self.clone_child == tid],
+                self.clone_parent_rows[self.clone_parent == tid], pe[self.tid[pe] == tid]]).astype(np.int64))
+        key = (tid, int(np.searchsorted(rel, r, side="right")))
+        memo = self.__dict__.setdefault("_arg_memo", {})
+        got = memo.get(key)
+        if got is None:
+            got = memo[key] = self._one_empty_arg(tid, r)
+        return got
+
+    def _one_empty_arg(self, tid: int, r: int) -> bool:
         """Whether thread ``tid``, whose args join to "" at row ``r``, holds [""] rather than []: the
         list of its last exec; else of the capture's thread list, when no clone or exit may have
         replaced it since (a clone whose args parameter is not one NUL gives [] either way)."""
-        p = self.side.params
-        u8 = p.v["u8"]
+        u8 = self.u8
 
         def one_nul(rows: np.ndarray) -> np.ndarray:
-            pos, length = p.locate(rows, 2)
-            return (p.nparams[rows] > 2) & (length == 1) & (u8[np.minimum(pos, len(u8) - 1)] == 0)
+            pos, length, present = self.locate(rows, 2)
+            return present & (length == 1) & (u8[np.minimum(pos, len(u8) - 1)] == 0)
 
         ex = self.exec_rows[(self.tid[self.exec_rows] == tid) & (self.exec_rows <= r)]
         last_exec = int(ex[-1]) if len(ex) else -1
@@ -837,6 +914,10 @@ class _Fast:
         return rows[self.tid[rows] != pid] if len(rows) else rows
 
     def metadata_threads(self) -> dict:
+        """The capture's thread list by tid: the first section's, which the side data keeps (the load
+        reads it as this would, and the state copies what it takes of it), else read again."""
+        if not hasattr(self, "_meta") and isinstance(self.side.section, Section):
+            self._meta = {e.tid: e for e in self.side.section.threads}
         if not hasattr(self, "_meta"):
             reader = ScapReader(self.cap.path, strict=self.cap.strict)
             try:
