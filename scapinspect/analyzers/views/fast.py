@@ -78,6 +78,7 @@ from ...state import fields as sf
 from ...state.engine import CLONE_EXITS, EXECVE_EXITS, PROCEXIT, SCHEDSWITCH_6_E, StateEngine
 from ...state.model import CL_IS_MAIN_THREAD, ROLE_NONE, FdInfo
 from ...state.tracking import CONTAINER_E, CONTAINER_JSON_EVENTS, CONTAINER_TYPES, ViewState, match_runc
+from ..fast_io import framed_ints, row_params
 from . import aggregate as ag
 from .definitions import AVG, LIST, MAX, NONE, SUM, TIME_AVG, Column, View
 from .extract import ONE_S, SYSDIGEVENT_X, _compile, _filter_frame, narrowing_mask
@@ -1427,7 +1428,7 @@ def _not_yet(base: _Base, side, df: pd.DataFrame, snaps: list, start: list, tid:
         res, ok = _int_vals(base, df, "evt.rawres")
         cl = cl[ok[cl] & (res[cl] == 0)]
         for j in (4, 5):
-            v, okj = side.params.ints(cl, j)
+            v, okj = framed_ints(side, cl, j)
             pids.append(v[okj])
             keys.append(4 * cl[okj] + 1)
     first = pd.Series(np.concatenate(keys)).groupby(np.concatenate(pids)).min()
@@ -1730,37 +1731,44 @@ def _memory(base: _Base, side, df, summ: _Summary) -> _Memory:
             ob = [o for o, _ in ents]
             for attr in _MEM_ATTRS:
                 put(attr, ob, np.full(len(ents), -1), [getattr(e, attr) for _, e in ents])
-        params = side.params
-        nparams = np.asarray(params.nparams, dtype=np.int64)
         tobj = np.asarray(obj.tobj, dtype=np.int64)
-
-        def ints(rows, k):
-            v, ok = params.ints(rows, k, False)
-            if (v[ok] < 0).any():
-                raise _Fallback("a memory counter beyond 63 bits")
-            return np.where(ok, v, 0)
-        # clone exits creating a child, successful execve exits: ViewState._track_mem
         cl = np.array(sorted(obj.clone_children), dtype=np.int64)
-        cob = np.array([obj.clone_children[r] for r in cl.tolist()], dtype=np.int64)
         ex = np.flatnonzero(np.isin(base.etype, list(EXECVE_EXITS)) & (tobj >= 0))
+        vm_types = [i for i, nm in enumerate(types.names) if i % 2 == 1 and nm in _VM_EXIT_NAMES]
+        vm = np.flatnonzero(np.isin(base.etype, vm_types) & (tobj >= 0))
+        sw = np.flatnonzero((base.etype == SCHEDSWITCH_6_E) & (tobj >= 0))
+        # the parameters of these rows only (framing every row would cost more than the rest)
+        need = np.unique(np.concatenate([cl, ex, vm, sw]))
+        params, at = row_params(side, need)
+
+        def where(rows):
+            return at[np.searchsorted(need, rows)]
+
+        def nparams_of(rows):
+            return np.asarray(params.nparams, dtype=np.int64)[where(rows)]
+
+        def ints(rows, k, signed=False):
+            v, ok = params.ints(where(rows), k, signed)
+            if not signed and (v[ok] < 0).any():
+                raise _Fallback("a memory counter beyond 63 bits")
+            return np.where(ok, v, 0) if not signed else (v, ok)
+        # clone exits creating a child, successful execve exits: ViewState._track_mem
+        cob = np.array([obj.clone_children[r] for r in cl.tolist()], dtype=np.int64)
         if len(ex):
-            res, ok = params.ints(ex, 0, True)
+            res, ok = ints(ex, 0, True)
             ex = ex[ok & (res >= 0)]
         rows_m = np.concatenate([cl, ex])
         ob_m = np.concatenate([cob, tobj[ex]])
-        full = nparams[rows_m] >= 13
+        full = nparams_of(rows_m) >= 13
         rows_m, ob_m = rows_m[full], ob_m[full]
         for attr, k in (("pfmajor", 8), ("pfminor", 9), ("vmsize_kb", 10), ("vmrss_kb", 11)):
             put(attr, ob_m, 2 * rows_m + 1, ints(rows_m, k))
         # brk/mmap/munmap exits: ViewState._track_vm
-        vm_types = [i for i, nm in enumerate(types.names) if i % 2 == 1 and nm in _VM_EXIT_NAMES]
-        vm = np.flatnonzero(np.isin(base.etype, vm_types) & (tobj >= 0))
-        vm = vm[nparams[vm] >= 4]
+        vm = vm[nparams_of(vm) >= 4]
         for attr, k in (("vmsize_kb", 1), ("vmrss_kb", 2)):
             put(attr, tobj[vm], 2 * vm + 1, ints(vm, k))
         # switch: ViewState._track_switch (the thread's page faults; its main thread's vm counters)
-        sw = np.flatnonzero((base.etype == SCHEDSWITCH_6_E) & (tobj >= 0))
-        sw = sw[nparams[sw] >= 6]
+        sw = sw[nparams_of(sw) >= 6]
         for attr, k in (("pfmajor", 1), ("pfminor", 2)):
             put(attr, tobj[sw], 2 * sw + 1, ints(sw, k))
         if len(sw):
