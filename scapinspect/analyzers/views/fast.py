@@ -2009,7 +2009,8 @@ class _Spread:
         at = np.asarray(at, dtype=np.int64)
         self.size = n + len(at)
         self.ins = at + np.arange(len(at))
-        self.old = np.arange(n) + np.searchsorted(at, np.arange(n), side="right")
+        # (before old value i come the inserted ones at positions <= i: a running count, no search)
+        self.old = np.arange(n) + np.cumsum(np.bincount(at, minlength=n + 1))[:n] if len(at) else np.arange(n)
 
     def put(self, a: np.ndarray, b: np.ndarray, tail: np.ndarray | None = None) -> np.ndarray:
         """a with b inserted, then tail."""
