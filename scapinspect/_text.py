@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
+
 _SURROGATE = re.compile("[\udc80-\udcff]")
 
 
@@ -16,3 +18,20 @@ def table_text(v):
 
 def table_texts(values):
     return [table_text(v) for v in values]
+
+
+def codes_among(labels: list, index: dict, items: list) -> np.ndarray:
+    """The code of each of ``items`` among ``labels`` (``index``: label -> code), appending the new
+    ones; None -> -1; then a final -1 (so that code -1 indexes to -1)."""
+    out = np.empty(len(items) + 1, dtype=np.int64)
+    for i, x in enumerate(items):
+        if x is None:
+            out[i] = -1
+            continue
+        j = index.get(x)
+        if j is None:
+            j = index[x] = len(labels)
+            labels.append(x)
+        out[i] = j
+    out[-1] = -1
+    return out

@@ -53,6 +53,16 @@ class Message:
     fields: dict = field(default_factory=dict)  # parse_head's; messages with the same head share it
 
 
+def _grow(m: Message, ts: int, res: int, known: int) -> None:
+    """A call of ``res`` bytes (``known`` of them kept by the capture) at ``ts`` belongs to ``m``."""
+    if m.start < 0:
+        m.start = ts
+    m.end = ts
+    m.size += res
+    if res > known:
+        m.truncated = True
+
+
 @dataclass
 class _Chunked:
     need: int = -1                  # data bytes left in the current chunk (+2 for its CRLF); -1: reading a size
@@ -84,12 +94,7 @@ class DirectionParser:
         if mode == "close" or (mode == "body" and self.remaining >= res):
             m = self.cur                # the whole call belongs to the current message
             if m is not None:
-                if m.start < 0:
-                    m.start = ts
-                m.end = ts
-                m.size += res
-                if res > known:
-                    m.truncated = True
+                _grow(m, ts, res, known)
             if mode == "body":
                 self.remaining -= res
                 if self.remaining == 0:
@@ -102,12 +107,7 @@ class DirectionParser:
                     mode = self.mode = "lost"   # not HTTP (or a start we missed): wait for one
                 m = self.cur
                 if m is not None and mode == "lost":
-                    if m.start < 0:
-                        m.start = ts
-                    m.end = ts
-                    m.size += res
-                    if res > known:
-                        m.truncated = True
+                    _grow(m, ts, res, known)
                 return
             self._new("response" if hit.lastindex else "request")
         self._feed(ts, data, known, res)

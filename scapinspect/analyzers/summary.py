@@ -45,7 +45,7 @@ import numpy as np
 import pandas as pd
 
 from .._i64 import i64
-from .._text import table_texts
+from .._text import codes_among, table_texts
 from ..parsers import eventtable as et
 from ..parsers import metadata as md
 from ..parsers.params import p_int, p_str
@@ -348,17 +348,8 @@ class Text:
         codes = np.asarray(codes)
         if codes.dtype.kind not in "iu":
             codes = codes.astype(np.int64)
-        index: dict = {}
-        remap = np.full(len(labels) + 1, -1, dtype=np.int64)
         uniq: list = []
-        for i, v in enumerate(labels):
-            if v is None:
-                continue
-            j = index.get(v)
-            if j is None:
-                j = index[v] = len(uniq)
-                uniq.append(v)
-            remap[i] = j
+        remap = codes_among(uniq, {}, labels)
         if len(uniq) == len(labels):    # already distinct: the codes stand
             self.codes = codes
         else:

@@ -64,7 +64,7 @@ import numpy as np
 import pandas as pd
 
 from ..._i64 import i64
-from ..._text import table_text, table_texts
+from ..._text import codes_among, table_text, table_texts
 from ...fastpath.replay import FD_SNAPSHOT, K_NONE, K_SKIP_PROCINFO, THREAD_SNAPSHOT, type_tables
 from ...fastpath.side import _Framed
 from ...filters import compile_filter
@@ -740,19 +740,8 @@ def _canon(labels: list) -> tuple[list, np.ndarray | None]:
     """Labels as the tables show them (table_text), merged when two become equal: (labels, code map
     or None when nothing changed)."""
     texts = [table_text(x) for x in labels]
-    index: dict = {}
-    remap = np.empty(len(texts) + 1, dtype=np.int64)
     out: list = []
-    for i, x in enumerate(texts):
-        if x is None:
-            remap[i] = -1
-            continue
-        j = index.get(x)
-        if j is None:
-            j = index[x] = len(out)
-            out.append(x)
-        remap[i] = j
-    remap[-1] = -1
+    remap = codes_among(out, {}, texts)
     if len(out) == len(texts) and np.array_equal(remap[:-1], np.arange(len(texts))):
         return out, None
     return out, remap
@@ -2033,15 +2022,7 @@ def _insert(v: _Vals, plan: _Spread, h: _Vals, extra: list | None = None) -> _Va
     hv = h.values
     if v.labels is not None:
         labels = list(v.labels)
-        index = {x: i for i, x in enumerate(labels)}
-        remap = np.empty(len(h.labels) + 1, dtype=np.int64)
-        for i, x in enumerate(h.labels):
-            j = index.get(x)
-            if j is None:
-                j = index[x] = len(labels)
-                labels.append(x)
-            remap[i] = j
-        remap[-1] = -1
+        remap = codes_among(labels, {x: i for i, x in enumerate(labels)}, h.labels)
         hv = remap[np.where(h.valid, h.values, -1)]
     tv = tok = None
     if extra:
