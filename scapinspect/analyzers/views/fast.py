@@ -1517,11 +1517,33 @@ _HIDDEN_FILTER_SNAPSHOT = {"proc.pid": "pid", "proc.name": "comm", "proc.exe": "
 def _hidden_filter(base: _Base, side, df: pd.DataFrame, summ: _Summary, compiled) -> np.ndarray:
     """Which hidden events views see pass the view's combined filter, from their fields (the thread
     each saw, their type, direction, number and time; the fields their types do not have: missing);
-    a filter field not derived here makes the fast path fall back."""
+    a filter field not derived here makes the fast path fall back. A filter on fields that only depend
+    on the thread snapshot and the type (and the tid) is evaluated once per distinct combination."""
     th = _hidden_threads(base, side, df, summ)
-    hs = th.hsnap
+    fields = set(compiled.fields)
+    per_kind = {"evt.type", "evt.dir", "thread.tid", "proc.exeline", "evt.buflen", "evt.failed", "evt.is_io",
+                "evt.is_io_read", "evt.is_io_write"} | set(_HIDDEN_FILTER_SNAPSHOT) | _FD_MISSING | _RES_MISSING
+    if base.legacy:
+        per_kind.add("proc.ppid")
+    if not fields <= per_kind or not len(summ.seen):
+        return _hidden_filter_at(base, side, df, summ, compiled, th, np.arange(len(summ.seen)))
+    key = (th.hsnap + 1) * len(base.types.names) + summ.seen_types
+    if "thread.tid" in fields:
+        tcode, tuniq = pd.factorize(np.asarray(side.hidden.tid[summ.seen]).astype(np.int64))
+        key = key * max(len(tuniq), 1) + tcode
+    codes, uniq = pd.factorize(key)
+    first = np.empty(len(uniq), dtype=np.int64)
+    first[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)     # (the first event of each combination)
+    return _hidden_filter_at(base, side, df, summ, compiled, th, first)[codes]
+
+
+def _hidden_filter_at(base: _Base, side, df: pd.DataFrame, summ: _Summary, compiled, th: _Threads,
+                      sel: np.ndarray) -> np.ndarray:
+    """_hidden_filter for the hidden events ``sel`` (indices among summ.seen)."""
+    seen = summ.seen[sel]  # (every column below is of these)
+    hs = th.hsnap[sel]
     idx = np.where(hs >= 0, hs, len(th.snaps))
-    st = summ.seen_types
+    st = summ.seen_types[sel]
     present = np.unique(st)
     types = base.types
     nh = len(hs)
@@ -1556,18 +1578,18 @@ def _hidden_filter(base: _Base, side, df: pd.DataFrame, summ: _Summary, compiled
                 vals = np.array(i64([0 if x is None else x for x in per] + [0]), dtype=np.int64)
                 cols[f] = number(vals[idx], ok[idx])
         elif f == "thread.tid":
-            cols[f] = number(np.asarray(side.hidden.tid[summ.seen]).astype(np.int64), np.ones(nh, dtype=bool))
+            cols[f] = number(np.asarray(side.hidden.tid[seen]).astype(np.int64), np.ones(nh, dtype=bool))
         elif f == "evt.num":
-            cols[f] = number(_hidden_keys(base, side, df)[summ.seen] // 2 + 1, np.ones(nh, dtype=bool))
+            cols[f] = number(_hidden_keys(base, side, df)[seen] // 2 + 1, np.ones(nh, dtype=bool))
         elif f in _MEMORY_FIELDS:
-            seen_b = np.asarray(side.hidden.before[summ.seen], dtype=np.int64)
-            cols[f] = number(_memory_values(base, side, df, summ, f, _known_objects(th), 2 * seen_b,
-                                            _hidden_keys(base, side, df)[summ.seen]), hs >= 0)
+            seen_b = np.asarray(side.hidden.before[seen], dtype=np.int64)
+            cols[f] = number(_memory_values(base, side, df, summ, f, _known_objects(th)[sel], 2 * seen_b,
+                                            _hidden_keys(base, side, df)[seen]), hs >= 0)
         elif f == "proc.nthreads":
             pids = np.array(i64([t[_T["pid"]] for t in th.snaps] + [0]), dtype=np.int64)[hs]
-            cols[f] = number(_table_log(base, side).nthreads(pids, _hidden_keys(base, side, df)[summ.seen]), hs >= 0)
+            cols[f] = number(_table_log(base, side).nthreads(pids, _hidden_keys(base, side, df)[seen]), hs >= 0)
         elif f in ("evt.rawtime", "evt.time"):     # (filters read the raw timestamp)
-            cols[f] = number(np.asarray(side.hidden.ts[summ.seen]).astype(np.int64), np.ones(nh, dtype=bool))
+            cols[f] = number(np.asarray(side.hidden.ts[seen]).astype(np.int64), np.ones(nh, dtype=bool))
         elif f == "evt.type":
             cols[f] = text(types.names, st)
         elif f == "evt.dir":
@@ -1575,7 +1597,7 @@ def _hidden_filter(base: _Base, side, df: pd.DataFrame, summ: _Summary, compiled
         elif f in ("container.name", "container.id"):
             v = _hidden_container_name(base, side, summ, th) if f == "container.name" else \
                 _hidden_container_id(base, side, summ, th)
-            cols[f] = text(v.labels, np.where(v.valid, v.values, -1))
+            cols[f] = text(v.labels, np.where(v.valid, v.values, -1)[sel])
         elif _missing_for(types, f, present):
             info = ff.lookup(f)
             kind = ff.type_kind(info.type) if info is not None else "string"
