@@ -505,8 +505,7 @@ def _view_rows(cap, side, df: pd.DataFrame, view: View, layout: tuple[Column, ..
         if flt != _EVERY_THREAD:     # (a filter beyond evt.type!=switch: evaluated on the hidden events too)
             got = _hidden_filter(base, side, df, summ, compiled)
             hkeep = got if hkeep is None else hkeep & got
-        at = summ.seen_at if keep is None else np.searchsorted(rows, summ.seen_at)
-        hidden, hat = _hidden_thread_values(base, side, df, summ, fields, at, hkeep)
+        hidden, hat = _hidden_thread_values(base, side, df, summ, fields, None if keep is None else rows, hkeep)
         plan = _Spread(len(rows), hat)
     if eof is not None and eof.count and narrowed and cap._narrowing:
         narrow = narrowing_mask(cap, eof.count, eof.values, np.full(eof.count, eof.ts, dtype=np.int64))
@@ -1433,11 +1432,11 @@ def _known_objects(th: _Threads) -> np.ndarray:
 
 
 def _hidden_thread_values(base: _Base, side, df: pd.DataFrame, summ: _Summary, fields: list[str],
-                          at: np.ndarray, keep: np.ndarray | None = None) -> tuple[list[_Vals], np.ndarray]:
+                          rows: np.ndarray | None, keep: np.ndarray | None = None) -> tuple[list[_Vals], np.ndarray]:
     """The values of the hidden events views see, with the thread each saw (_hidden_threads), to be
-    merged with the kept rows' in file order (``at``: the kept rows before each); they pass
-    ``evt.type!=switch``, and a filter where ``keep`` (per hidden event) says so. Returns the values
-    per field and the positions (``at`` of the hidden events kept)."""
+    merged with the kept rows' (``rows``; None: all) in file order; they pass ``evt.type!=switch``,
+    and a filter where ``keep`` (per hidden event) says so. Returns the values per field and the
+    positions (the kept rows before each hidden event kept)."""
     th = _hidden_threads(base, side, df, summ)
     types = base.types
     idx = np.arange(len(summ.seen)) if keep is None else np.flatnonzero(keep)   # the hidden events shown
@@ -1506,7 +1505,8 @@ def _hidden_thread_values(base: _Base, side, df: pd.DataFrame, summ: _Summary, f
         else:
             raise _Fallback(f"field {name} of hidden events")
         out.append(h)
-    return out, at[idx]
+    at = summ.seen_at[idx]
+    return out, at if rows is None else np.searchsorted(rows, at)
 
 
 # filter fields of the hidden events: the thread snapshot's value (None without a thread)
