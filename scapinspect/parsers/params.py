@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import struct
+from functools import lru_cache
 
 from .reader import Event
 
@@ -64,9 +65,13 @@ def p_bytes(ev: Event, i: int) -> bytes | None:
     return None if raw is None else bytes(raw)
 
 
-# split_list memo: the same args and cgroups come back with every clone of a process
-_SPLIT_MAX, _SPLIT_MAX_BYTES = 1024, 4096
-_split_memo: dict[bytes, tuple[str, ...]] = {}
+def _split(raw: bytes) -> tuple[str, ...]:
+    b = raw[:-1] if raw.endswith(b"\0") else raw
+    return tuple(x.decode("utf-8", "surrogateescape") for x in b.split(b"\0"))
+
+
+# the same args and cgroups come back with every clone of a process (lists up to 4 KiB are kept)
+_split_kept = lru_cache(maxsize=1024)(_split)
 
 
 def split_list(raw: bytes | None) -> list[str]:
@@ -74,28 +79,16 @@ def split_list(raw: bytes | None) -> list[str]:
     if not raw:
         return []
     key = bytes(raw)
-    got = _split_memo.get(key)
-    if got is None:
-        b = key[:-1] if key.endswith(b"\0") else key
-        got = tuple(x.decode("utf-8", "surrogateescape") for x in b.split(b"\0"))
-        if len(key) <= _SPLIT_MAX_BYTES:
-            if len(_split_memo) >= _SPLIT_MAX:
-                _split_memo.clear()
-            _split_memo[key] = got
-    return list(got)
+    return list(_split_kept(key) if len(key) <= 4096 else _split(key))
 
 
-_ipv4_memo: dict[bytes, str] = {}     # (few distinct addresses: their text is kept)
+@lru_cache(maxsize=4096)
+def _ipv4_text(b: bytes) -> str:
+    return f"{b[0]}.{b[1]}.{b[2]}.{b[3]}"
 
 
 def ipv4_str(b: bytes) -> str:
-    b = bytes(b[:4]).ljust(4, b"\0")
-    s = _ipv4_memo.get(b)
-    if s is None:
-        s = f"{b[0]}.{b[1]}.{b[2]}.{b[3]}"
-        if len(_ipv4_memo) < 4096:
-            _ipv4_memo[b] = s
-    return s
+    return _ipv4_text(bytes(b[:4]).ljust(4, b"\0"))
 
 
 def ipv6_str(b: bytes) -> str:

@@ -10,6 +10,7 @@ import posixpath
 import struct
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 
 from ..parsers import eventtable as et
 from ..parsers.params import as_int, ipv4_str, ipv6_str, is_v4_mapped, parse_sockaddr, parse_socktuple
@@ -362,39 +363,27 @@ def _g(x: float) -> str:
     return f"{x:g}"
 
 
-# the text of a sockaddr / socktuple parameter depends on its bytes alone: memos keyed by them (a
-# load renders the same few addresses thousands of times, e.g. every failed connect's fd.name)
-_MEMO_MAX = 1 << 14
-_sockaddr_memo: dict[bytes, str] = {}
-_socktuple_memo: dict[bytes, str] = {}
+# the text of a sockaddr / socktuple parameter depends on its bytes alone: kept by them (a load renders
+# the same few addresses thousands of times, e.g. every failed connect's fd.name)
+@lru_cache(maxsize=1 << 14)
+def _sockaddr_text(raw: bytes) -> str:
+    return sockaddr_name(parse_sockaddr(raw))
 
 
-def _memo_put(memo: dict, key: bytes, text: str) -> str:
-    if len(memo) >= _MEMO_MAX:
-        memo.clear()
-    memo[key] = text
-    return text
+@lru_cache(maxsize=1 << 14)
+def _socktuple_text(raw: bytes) -> str:
+    tup = parse_socktuple(raw)
+    if tup is not None and tup[0] == "other" and raw[0] in (2, 10):
+        return "INVALID IPv4" if raw[0] == 2 else "INVALID IPv6"
+    return socktuple_name(tup)
 
 
 def _sockaddr(raw) -> str:
-    key = bytes(raw)
-    text = _sockaddr_memo.get(key)
-    if text is None:
-        text = _memo_put(_sockaddr_memo, key, sockaddr_name(parse_sockaddr(raw)))
-    return text
+    return _sockaddr_text(bytes(raw))
 
 
 def _socktuple(raw) -> str:
-    key = bytes(raw)
-    text = _socktuple_memo.get(key)
-    if text is None:
-        tup = parse_socktuple(raw)
-        if tup is not None and tup[0] == "other" and raw[0] in (2, 10):
-            text = "INVALID IPv4" if raw[0] == 2 else "INVALID IPv6"
-        else:
-            text = socktuple_name(tup)
-        _memo_put(_socktuple_memo, key, text)
-    return text
+    return _socktuple_text(bytes(raw))
 
 
 __all__ = ["ParamRenderer", "Profile", "profile", "dotted", "ascii_text", "hex_dump", "flags_resolve",

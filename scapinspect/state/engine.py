@@ -8,6 +8,7 @@ an event is always rendered with the state *after* it was parsed.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 
 from ..parsers import metadata as md
 from ..parsers.eventtable import EF_SKIPPARSERESET, EF_USES_FD, EventTable, head
@@ -588,9 +589,7 @@ class StateEngine:
         i = names.get("dev")
         if i is not None:
             f.dev = p_int(ev, i, False) or 0
-        self.fd_table(t)[fd] = f        # (add_fd of a fresh FdInfo)
-        t.lastevent_fd = fd
-        ctx.fdinfo = f
+        ctx.fdinfo = self.add_fd(t, fd, f, fresh=True)
         ctx.fd = fd
 
     def _dirfd_base(self, t: ThreadInfo, name: str, dirfd: int, ctx: EventContext) -> str:
@@ -1089,19 +1088,7 @@ def socktuple_name(tup: tuple | None) -> str:
     return f"family {tup[1]}"
 
 
-_CONCAT_MAX = 1 << 14
-_concat_memo: dict[tuple[str, str], str] = {}
-
-
-def _concat(base: str, name: str) -> str:
-    """concat_paths, memoised (it is pure; an open's directory and name repeat a lot)."""
-    key = (base, name)
-    full = _concat_memo.get(key)
-    if full is None:
-        if len(_concat_memo) >= _CONCAT_MAX:
-            _concat_memo.clear()
-        full = _concat_memo[key] = concat_paths(base, name)
-    return full
+_concat = lru_cache(maxsize=1 << 14)(concat_paths)     # (pure: kept for the paths an open repeats)
 
 
 def sanitize(s: str) -> str:
