@@ -154,10 +154,6 @@ def _attempt(cap, view: View, layout: tuple[Column, ...], flt: str | None,
     get_side = getattr(cap, "_side", None)
     if get_side is None:
         return None, "not a Capture"
-    try:
-        _static_check(view, layout, _types(cap.compat))     # before loading the capture for nothing
-    except _Fallback as e:
-        return None, str(e)
     side = get_side()
     if side is None:
         return None, "the capture was read by the reference reader"
@@ -165,10 +161,6 @@ def _attempt(cap, view: View, layout: tuple[Column, ...], flt: str | None,
         return _view_rows(cap, side, cap._all_events, view, layout, flt, containers), None
     except _Fallback as e:
         return None, str(e)
-
-
-def _static_check(view: View, layout: tuple[Column, ...], types: _Types) -> None:
-    """What rules the fast path out for a view whatever the capture."""
 
 
 # -- per capture ----------------------------------------------------------------------------------------
@@ -1445,13 +1437,12 @@ def _hidden_thread_values(base: _Base, side, df: pd.DataFrame, summ: _Summary, f
     hs = th.hsnap[idx]
     nh = len(idx)
     hid = side.hidden
-    snaps = np.arange(nh)       # (the snapshot getters' ``rows``: hs is already narrowed)
 
     def hkeys() -> np.ndarray:
         return _hidden_keys(base, side, df)[seen]
 
     def hpids() -> np.ndarray:
-        return np.array(i64([t[_T["pid"]] for t in th.snaps] + [0]), dtype=np.int64)[hs]
+        return _snap_ints(th.snaps, "pid")[hs]
 
     def objects() -> np.ndarray:
         return _known_objects(th)[idx]
@@ -1461,13 +1452,9 @@ def _hidden_thread_values(base: _Base, side, df: pd.DataFrame, summ: _Summary, f
             h = _Vals(np.asarray(hid.tid[seen]).astype(np.int64), np.ones(nh, dtype=bool))
         elif name == "evt.count":
             h = _ones(seen)
-        elif name in ("proc.pid", "proc.vpid", "thread.vtid"):
-            key = _T[{"proc.pid": "pid", "proc.vpid": "vpid", "thread.vtid": "vtid"}[name]]
-            per = [t[key] if name == "proc.pid" or t[key] != -1 else None for t in th.snaps]
-            per = [None if x is None else i64([x])[0] for x in per]
-            h = _by_snapshot_int(hs, per, snaps)
-        elif name == "proc.exeline":
-            h = _by_snapshot(hs, [t[_T["exe"]] + " " + t[_T["args"]] for t in th.snaps], snaps)
+        elif name in ("proc.pid", "proc.vpid", "thread.vtid", "proc.exeline", "user.name") or \
+                (name == "proc.ppid" and base.legacy):
+            h = _snapshot_vals(th.snaps, hs, name)
         elif name in ("container.name", "container.type", "container.image", "container.id"):
             got = _hidden_container_id(base, side, summ, th) if name == "container.id" else \
                 _hidden_container_name(base, side, summ, th, name.split(".")[1])
@@ -1486,10 +1473,6 @@ def _hidden_thread_values(base: _Base, side, df: pd.DataFrame, summ: _Summary, f
         elif name in _MEMORY_FIELDS:
             seen_b = np.asarray(hid.before[seen], dtype=np.int64)
             h = _Vals(_memory_values(base, side, df, summ, name, objects(), 2 * seen_b, hkeys()), hs >= 0)
-        elif name == "user.name":
-            h = _by_snapshot(hs, [t[_T["user"]] for t in th.snaps], snaps)
-        elif name == "proc.ppid" and base.legacy:
-            h = _by_snapshot_int(hs, [t[_T["ppid"]] for t in th.snaps], snaps)
         elif name == "proc.ppid":
             pv, pok = _table_log(base, side).ppid(objects(), hpids(), hkeys())
             h = _Vals(pv, pok & (hs >= 0))
@@ -1509,9 +1492,26 @@ def _hidden_thread_values(base: _Base, side, df: pd.DataFrame, summ: _Summary, f
     return out, at if rows is None else np.searchsorted(rows, at)
 
 
-# filter fields of the hidden events: the thread snapshot's value (None without a thread)
+# fields of the hidden events that are a value of the thread snapshot (missing without a thread)
 _HIDDEN_FILTER_SNAPSHOT = {"proc.pid": "pid", "proc.name": "comm", "proc.exe": "exe", "proc.args": "args",
                            "user.name": "user", "proc.vpid": "vpid", "thread.vtid": "vtid"}
+_SNAPSHOT_TEXTS = frozenset({"proc.name", "proc.exe", "proc.args", "user.name", "proc.exeline"})
+
+
+def _snapshot_vals(snaps: list, hs: np.ndarray, name: str) -> _Vals:
+    """Field ``name`` (_HIDDEN_FILTER_SNAPSHOT, proc.exeline, the 0.29 proc.ppid) of events whose
+    THREAD_SNAPSHOT is ``snaps[hs]`` (-1: no thread, missing); -1 namespace ids are missing."""
+    if name == "proc.exeline":
+        per = [t[_T["exe"]] + " " + t[_T["args"]] for t in snaps]
+    else:
+        key = _T["ppid" if name == "proc.ppid" else _HIDDEN_FILTER_SNAPSHOT[name]]
+        per = [t[key] for t in snaps]
+        if name in ("proc.vpid", "thread.vtid"):
+            per = [None if x == -1 else x for x in per]
+    rows = np.arange(len(hs))
+    if name in _SNAPSHOT_TEXTS:
+        return _by_snapshot(hs, per, rows)
+    return _by_snapshot_int(hs, i64(per), rows)
 
 
 def _hidden_filter(base: _Base, side, df: pd.DataFrame, summ: _Summary, compiled) -> np.ndarray:
@@ -1542,7 +1542,6 @@ def _hidden_filter_at(base: _Base, side, df: pd.DataFrame, summ: _Summary, compi
     """_hidden_filter for the hidden events ``sel`` (indices among summ.seen)."""
     seen = summ.seen[sel]  # (every column below is of these)
     hs = th.hsnap[sel]
-    idx = np.where(hs >= 0, hs, len(th.snaps))
     st = summ.seen_types[sel]
     present = np.unique(st)
     types = base.types
@@ -1561,22 +1560,8 @@ def _hidden_filter_at(base: _Base, side, df: pd.DataFrame, summ: _Summary, compi
 
     for f in sorted(compiled.fields):
         if f in _HIDDEN_FILTER_SNAPSHOT or f == "proc.exeline" or (f == "proc.ppid" and base.legacy):
-            key = _T.get(_HIDDEN_FILTER_SNAPSHOT.get(f, ""))
-            if f == "proc.exeline":
-                per = [t[_T["exe"]] + " " + t[_T["args"]] for t in th.snaps]
-            elif f == "proc.ppid":
-                per = [t[_T["ppid"]] for t in th.snaps]
-            elif f in ("proc.vpid", "thread.vtid"):
-                per = [None if t[key] == -1 else t[key] for t in th.snaps]
-            else:
-                per = [t[key] for t in th.snaps]
-            if isinstance(next((x for x in per if x is not None), 0), str):
-                v = _by_snapshot(hs, per, np.arange(nh))
-                cols[f] = text(v.labels, np.where(v.valid, v.values, -1))
-            else:
-                ok = np.array([x is not None for x in per] + [False], dtype=bool)
-                vals = np.array(i64([0 if x is None else x for x in per] + [0]), dtype=np.int64)
-                cols[f] = number(vals[idx], ok[idx])
+            v = _snapshot_vals(th.snaps, hs, f)
+            cols[f] = text(v.labels, np.where(v.valid, v.values, -1)) if v.text else number(v.values, v.valid)
         elif f == "thread.tid":
             cols[f] = number(np.asarray(side.hidden.tid[seen]).astype(np.int64), np.ones(nh, dtype=bool))
         elif f == "evt.num":
@@ -1586,7 +1571,7 @@ def _hidden_filter_at(base: _Base, side, df: pd.DataFrame, summ: _Summary, compi
             cols[f] = number(_memory_values(base, side, df, summ, f, _known_objects(th)[sel], 2 * seen_b,
                                             _hidden_keys(base, side, df)[seen]), hs >= 0)
         elif f == "proc.nthreads":
-            pids = np.array(i64([t[_T["pid"]] for t in th.snaps] + [0]), dtype=np.int64)[hs]
+            pids = _snap_ints(th.snaps, "pid")[hs]
             cols[f] = number(_table_log(base, side).nthreads(pids, _hidden_keys(base, side, df)[seen]), hs >= 0)
         elif f in ("evt.rawtime", "evt.time"):     # (filters read the raw timestamp)
             cols[f] = number(np.asarray(side.hidden.ts[seen]).astype(np.int64), np.ones(nh, dtype=bool))
@@ -1953,11 +1938,14 @@ def _hidden_keys(base: _Base, side, df) -> np.ndarray:
 _EOF_KEY = 2 ** 61      # the table-log key of the end-of-file events (after every event)
 
 
+def _snap_ints(snaps: list, name: str) -> np.ndarray:
+    """One integer of every THREAD_SNAPSHOT in ``snaps`` (then 0 for index -1: no thread)."""
+    return np.array(i64([t[_T[name]] for t in snaps] + [0]), dtype=np.int64)
+
+
 def _snapshot_ints(base: _Base, name: str) -> np.ndarray:
-    """One integer of every thread snapshot (then 0 for index -1: no thread)."""
-    def make():
-        return np.array(i64([t[_T[name]] for t in base.thread_rows] + [0]), dtype=np.int64)
-    return base.memo(f"snapshot {name}", make)
+    """_snap_ints of the rows' snapshots, once per capture."""
+    return base.memo(f"snapshot {name}", lambda: _snap_ints(base.thread_rows, name))
 
 
 def _nthreads_rows(base: _Base, side, df, summ: _Summary, rows: np.ndarray) -> _Vals:
