@@ -146,8 +146,7 @@ def _sliced(base: Capture, whole: ScopeData, scope: Scope, masks: tuple[np.ndarr
     unr, mask = masks
     nums = whole.events["evt.num"].astype("int64").to_numpy()
     unranged = select(base, nums[unr], (("filter", scope.filter),)) if scope.filter else base
-    capture = select(base, nums[mask], (("filter", scope.filter),) * bool(scope.filter)
-                     + (("time", *scope.time),)) if scope.time is not None else unranged
+    capture = select(unranged, nums[mask], (("time", *scope.time),)) if scope.time is not None else unranged
     events = whole.events[mask].reset_index(drop=True)
     syscalls = whole.syscalls[mask].reset_index(drop=True)
     pending = whole.info_pending

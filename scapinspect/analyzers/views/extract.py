@@ -56,7 +56,7 @@ class Extracted:
 def extract(cap, fields: list[str], flt: str | None, with_cpu: bool = False) -> Extracted:
     """Values of ``fields`` for the events of ``cap`` that pass the sysdig filter ``flt``; with
     ``with_cpu`` also the procinfo ticks and thread serials thread.cpu is computed from."""
-    compiled = compile_filter(flt, dialect="0.29" if cap.compat == "0.29" else "head") if flt else None
+    compiled = _compile(cap, flt) if flt else None
     filter_fields = sorted(compiled.fields) if compiled else []
     plan: list[tuple[str, Callable | None]] = [(f, view_getter(f)) for f in fields]
     if with_cpu:
@@ -96,6 +96,7 @@ def extract(cap, fields: list[str], flt: str | None, with_cpu: bool = False) -> 
 
 
 def _compile(cap, expr: str):
+    """``expr`` compiled in the filter dialect of the capture's sysdig (0.29 or current)."""
     return compile_filter(expr, dialect="0.29" if cap.compat == "0.29" else "head")
 
 

@@ -67,7 +67,6 @@ from ..._i64 import i64
 from ..._text import codes_among, table_text, table_texts
 from ...fastpath.replay import FD_SNAPSHOT, K_NONE, K_SKIP_PROCINFO, THREAD_SNAPSHOT, type_tables
 from ...fastpath.side import _Framed
-from ...filters import compile_filter
 from ...filters import fields as ff
 from ...parsers import eventtable as et
 from ...parsers import metadata as md
@@ -471,7 +470,7 @@ def _view_rows(cap, side, df: pd.DataFrame, view: View, layout: tuple[Column, ..
     eof = _eof_rows(base, side, df, summ) if _may_pass(base.types, view.id, SYSDIGEVENT_X) else None
     eof_keep = None
     if flt:
-        compiled = compile_filter(flt, dialect="0.29" if cap.compat == "0.29" else "head")
+        compiled = _compile(cap, flt)
         need = set(compiled.fields) | set(fields)
         _check_fields(base, need)
         frame = pd.DataFrame({f: _filter_column(base, side, df, summ, f) for f in sorted(compiled.fields)},
