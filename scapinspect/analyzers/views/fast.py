@@ -533,14 +533,14 @@ def _with_hidden(base: _Base, summ: _Summary, view: View, layout: tuple[Column, 
         at, st = at[keep], st[keep]
     if not len(at):
         return vals
-    at = np.searchsorted(rows, at)
+    plan = _Spread(len(rows), np.searchsorted(rows, at))
     out = []
     for c, v in zip(layout, vals, strict=True):
         hv, hok = _hidden_field(base.types, view, layout, c.field, st)
         if v.labels is not None and hok.any():
             raise _Fallback(f"text field {c.field} of hidden events")
-        out.append(_Vals(np.insert(v.values, at, np.where(hok, hv, -1 if v.labels is not None else 0)),
-                         np.insert(v.valid, at, hok), v.labels))
+        fill = np.where(hok, hv, -1 if v.labels is not None else 0).astype(v.values.dtype)
+        out.append(_Vals(plan.put(v.values, fill), plan.put(v.valid, hok), v.labels))
     return out
 
 
