@@ -31,6 +31,7 @@ from .messages import (
     InfoProgress,
     LoadFailed,
     LoadProgress,
+    MetricsReady,
     ScopeReady,
     ScopeRejected,
     StreamReady,
@@ -94,6 +95,7 @@ class InspectApp(App[None]):
         self._busy = workers.Busy()
         self.event_info: EventInfo | None = None   # the Syscalls list's evt.info, filling in the background
         self._frozen = 0
+        self._tiles_of: ScopeData | None = None    # whose metrics the Overview tiles show
 
     # -- layout --------------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -173,10 +175,11 @@ class InspectApp(App[None]):
             workers.load(path, self.post_message, get_current_worker())
 
     @work(thread=True, exclusive=True, group="scope", exit_on_error=False, description="narrow to a scope")
-    def _narrow(self, base: Capture, scope: Scope, span: tuple[int, int], whole: ScopeData | None) -> None:
+    def _narrow(self, base: Capture, scope: Scope, span: tuple[int, int], whole: ScopeData | None,
+                show: str | None = None) -> None:
         with self._busy:
             workers.build(base, scope, span, base.info.events, "filtering", self.post_message,
-                          get_current_worker(), whole)
+                          get_current_worker(), whole, show)
 
     def _compute(self, data: ScopeData, tabs: list[str], group: str) -> None:
         def run() -> None:
@@ -203,6 +206,13 @@ class InspectApp(App[None]):
             with self._busy:
                 prepare(result)
         self.run_worker(run, thread=True, group="prepare", exit_on_error=False, name="table plan")
+
+    def _metrics(self, data: ScopeData, pinned: bool) -> None:
+        def run() -> None:
+            with self._busy:
+                workers.metrics(data, pinned, self.post_message)
+        self.run_worker(run, thread=True, group="metrics", exclusive=True, exit_on_error=False,
+                        name="overview tiles")
 
     def _follow(self, data: ScopeData, key: str) -> None:
         def run() -> None:
@@ -251,7 +261,8 @@ class InspectApp(App[None]):
                                              and t.id != self.active_tab], "prefetch")
         elif first and self.base is not None:
             self._show(message.data)
-            self._narrow(self.base, self.scope, message.data.span, message.data)
+            self._narrow(self.base, self.scope, message.data.span, message.data,
+                         self.result_key(self.active_tab))
 
     def on_scope_rejected(self, message: ScopeRejected) -> None:
         if message.key != self.scope.key:
@@ -270,10 +281,15 @@ class InspectApp(App[None]):
             return
         widget = self.tab_widget("syscalls")
         if message.complete:
-            for data in self.scopes.values():
+            scopes = list(self.scopes.values())
+            if self.whole is not None and self.whole not in scopes:
+                scopes.append(self.whole)
+            scopes.sort(key=lambda d: d is not self.whole)      # the whole capture's list first
+            for data in scopes:
                 if data.info_pending:
-                    info.apply(data.syscalls)
-                    data.info_pending = False
+                    if data.syscalls_ready:
+                        info.apply(data.syscalls)
+                    data.info_pending = False   # (a list cut later is cut from the whole one: it has it)
                 old = data.tabs.get("syscalls")
                 if old is not None and old.lazy is not None and not (data is self.data and widget.showing(old)):
                     # not on screen yet: the plain list (its plan made in the background) replaces it
@@ -295,11 +311,14 @@ class InspectApp(App[None]):
     def on_tab_ready(self, message: TabReady) -> None:
         self._pending.discard((message.key, message.tab))
         data = self.scopes.get(message.key)
+        result = message.result
+        if data is not None and message.tab == "syscalls" and data.info_pending:
+            result = self._syscalls_result(data)        # evt.info still filling in: its lazy column
         if data is not None:
-            data.tabs[message.tab] = message.result
+            data.tabs[message.tab] = result
         widget = self._widget_for(message.tab)
         if widget is not None and self.data is not None and message.key == self.data.key:
-            widget.result = message.result
+            widget.result = result
         if data is not None and data is self.whole and self._frozen < 2 and all(
                 self.result_key(t.id) in data.tabs for t in TABS if t.source not in ("overview", "views")):
             self._frozen += 1
@@ -334,16 +353,33 @@ class InspectApp(App[None]):
         self.query_one(CaptureHeader).set_scope(len(data.events), data.span)
         self.query_one(Breadcrumbs).show(self._shown_scope, TITLES)
         self.timeline.set_events(data.times, data.span, data.scope.time)
-        self.overview_tab.metrics = data.metrics
-        if "syscalls" not in data.tabs or data.tabs["syscalls"].lazy is not None:
+        # the Syscalls list of a filtered scope is cut when that tab is shown (compute_tab, a worker)
+        if data.syscalls_ready and ("syscalls" not in data.tabs or data.tabs["syscalls"].lazy is not None):
             data.tabs["syscalls"] = self._syscalls_result(data)
-        if self.active_tab != "syscalls":
+        if self.active_tab != "syscalls" and "syscalls" in data.tabs:
             self._prepare_soon(data.tabs["syscalls"])
         for spec in TABS[1:]:
             self.tab_widget(spec.id).result = data.tabs.get(self.result_key(spec.id)) or TabResult.loading()
         self.filter_bar.set_applied(data.scope.user_filter)
-        self._repin()
+        self._show_metrics(data)
         self._ensure(self.active_tab)
+
+    def _show_metrics(self, data: ScopeData) -> None:
+        """The Overview tiles and the pinned timeline of the scope on screen: at once when computed,
+        else from a worker, and only while they are seen (the Overview tab, or a pinned tile): a
+        filter applied on another tab does not wait for them."""
+        pinned = self.pinned is not None
+        if data.metrics_ready(pinned):
+            if self._tiles_of is not data:
+                self._tiles_of = data
+                self.overview_tab.metrics = data.metrics
+            self._repin()
+        elif self.active_tab == "overview" or pinned:
+            self._metrics(data, pinned)
+
+    def on_metrics_ready(self, message: MetricsReady) -> None:
+        if self.data is not None and message.key == self.data.key:
+            self._show_metrics(self.data)
 
     def _ensure(self, tab: str) -> None:
         data = self.data
@@ -373,8 +409,9 @@ class InspectApp(App[None]):
         self.views_tab.choose(view_id)
         self.views_tab.focus_content()
 
-    def set_scope(self, scope: Scope) -> None:
-        """Show ``scope``: from the cache, or narrowed in a worker."""
+    def set_scope(self, scope: Scope, tab: str | None = None) -> None:
+        """Show ``scope`` (on ``tab``, default the active one): from the cache, or narrowed in a worker
+        that computes that tab as well."""
         self.scope = scope
         self.query_one(Breadcrumbs).show(scope, TITLES)
         if scope.key in self.scopes:
@@ -383,7 +420,7 @@ class InspectApp(App[None]):
         if self.base is None or self.data is None:
             return                          # the first load picks it up when done
         self.query_one(CaptureHeader).set_busy("filtering...")
-        self._narrow(self.base, scope, self.data.span, self.whole)
+        self._narrow(self.base, scope, self.data.span, self.whole, self.result_key(tab or self.active_tab))
 
     @on(TabbedContent.TabActivated, "#tabs")
     def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
@@ -391,6 +428,8 @@ class InspectApp(App[None]):
         self.find_bar.close()
         self._render_tab(tab)
         self._ensure(tab)
+        if tab == "overview" and self.data is not None:
+            self._show_metrics(self.data)
         self.call_after_refresh(self._focus_tab, tab)
 
     def _focus_tab(self, tab: str) -> None:
@@ -505,7 +544,7 @@ class InspectApp(App[None]):
 
     def drill_to(self, target: str, expr: str, label: str) -> None:
         step = DrillStep(target, expr, label, origin=self.active_tab)
-        self.set_scope(self.scope.push(step))
+        self.set_scope(self.scope.push(step), tab=target)
         self.show_tab(target)
 
     def action_back(self) -> None:
@@ -547,7 +586,10 @@ class InspectApp(App[None]):
         if not isinstance(focused, Tile):
             return
         self.pinned = None if self.pinned == focused.metric.name else focused.metric.name
-        self._repin()
+        if self.data is None:
+            self._repin()
+        else:
+            self._show_metrics(self.data)
 
     def _repin(self) -> None:
         self.overview_tab.pinned(self.pinned)
@@ -555,11 +597,9 @@ class InspectApp(App[None]):
         if self.pinned is None or data is None:
             self.timeline.pin("events", None)
             return
-        metrics = data.metrics
-        if data.scope.time is not None and data.unranged is not None:
-            from .overview import overview
-            metrics = overview(data.unranged.events, span=data.span)
-        m = next((m for m in metrics if m.name == self.pinned), None)
+        if not data.metrics_ready(pinned=True):
+            return                      # _show_metrics brings them
+        m = next((m for m in data.timeline_metrics if m.name == self.pinned), None)
         self.timeline.pin(self.pinned, None if m is None else m.timeline, m.how if m else "sum")
 
     # -- misc ----------------------------------------------------------------------------------------

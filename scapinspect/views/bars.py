@@ -95,8 +95,9 @@ class FilterBar(Vertical):
         self.add_class("-error")
 
     def clear_error(self) -> None:
-        self.query_one("#filter-error", Static).update("")
-        self.remove_class("-error")
+        if self.has_class("-error"):
+            self.query_one("#filter-error", Static).update("")
+            self.remove_class("-error")
 
     @on(Input.Submitted, "#filter-input")
     def _submitted(self, event: Input.Submitted) -> None:

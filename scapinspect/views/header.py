@@ -39,11 +39,22 @@ class CaptureHeader(Static):
 
     def set_scope(self, shown: int, span: tuple[int, int], busy: str = "") -> None:
         self.shown, self.span, self.filtering = shown, span, busy
-        self.update(self._text())
+        self._update()
 
     def set_busy(self, busy: str) -> None:
         self.filtering = busy
-        self.update(self._text())
+        self._update()
+
+    def _update(self) -> None:
+        text = self._text()
+        old = getattr(self, "_shown_text", None)
+        if text == old:
+            return
+        self._shown_text = text
+        # a new layout of the whole screen only when the header may change height (one line to two)
+        width = self.content_region.width
+        one_line = old is not None and width > 0 and text.cell_len <= width and old.cell_len <= width
+        self.update(text, layout=not one_line)
 
     def _text(self) -> Text:
         t = Text(overflow="ellipsis")
@@ -104,6 +115,8 @@ class LoadBar(Horizontal):
 class Breadcrumbs(Static):
     """Where the user is: All events > drill steps, plus the filter and the time range in force."""
 
+    _shown: Text | None = None
+
     def show(self, scope: Scope, titles: dict[str, str]) -> None:
         t = Text(no_wrap=True, overflow="ellipsis")
         t.append("All events", "bold" if not scope.drills else "")
@@ -118,7 +131,9 @@ class Breadcrumbs(Static):
             t.append(visible(scope.user_filter), "cyan")
         if scope.time is not None:
             t.append("   time range set (R resets)", "yellow")
-        self.update(t)
+        if t != self._shown:
+            self._shown = t
+            self.update(t, layout=False)          # one line, whatever it says
 
 
 class KeyFooter(Footer):

@@ -37,7 +37,7 @@ class LoadFailed(Message):
 
 @dataclass
 class ScopeReady(Message):
-    """The events, syscall list and overview of a scope are computed."""
+    """The events and syscall list of a scope are computed (its overview tiles maybe not yet)."""
     key: tuple
     data: ScopeData
 
@@ -56,6 +56,12 @@ class TabReady(Message):
     key: tuple
     tab: str
     result: TabResult
+
+
+@dataclass
+class MetricsReady(Message):
+    """A scope's overview tiles (ScopeData.metrics) are computed."""
+    key: tuple
 
 
 @dataclass

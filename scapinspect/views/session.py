@@ -5,6 +5,7 @@ values the app keeps per scope, so going back (Backspace, a previous filter) is 
 """
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -75,19 +76,66 @@ class ScopeData:
     scope: Scope
     capture: Capture
     events: pd.DataFrame
-    syscalls: pd.DataFrame
+    syscalls_frame: pd.DataFrame | None   # the Syscalls list (see ``syscalls``)
     times: np.ndarray                 # event times without the time range (the timeline)
-    metrics: list[Metric]
     span: tuple[int, int]             # the whole capture
     seconds: float = 0.0
     tabs: dict[str, TabResult] = field(default_factory=dict)
     unranged: Capture | None = None
     extra: dict[str, pd.Series] = field(default_factory=dict)   # more columns of events, by field
     info_pending: bool = False        # the Syscalls list's evt.info comes later (compute.EventInfo)
+    syscalls_cut: tuple[pd.DataFrame, np.ndarray] | None = None   # (whole list, rows): cut when first used
+    _metrics: dict[str, list[Metric]] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def key(self) -> tuple:
         return self.scope.key
+
+    @property
+    def syscalls(self) -> pd.DataFrame:
+        """The Syscalls list of this scope; a scope cut from the whole capture cuts its list on first
+        use (a filter applied on another tab does not pay for it)."""
+        with self._lock:
+            if self.syscalls_frame is None:
+                assert self.syscalls_cut is not None
+                frame, rows = self.syscalls_cut
+                self.syscalls_frame = frame[rows].reset_index(drop=True)
+                self.syscalls_cut = None
+            return self.syscalls_frame
+
+    @property
+    def syscalls_ready(self) -> bool:
+        return self.syscalls_frame is not None
+
+    @property
+    def metrics(self) -> list[Metric]:
+        """The overview tiles of this scope, computed on first use (a filter applied on another tab
+        does not pay for them; the app asks from a worker when the Overview tab is shown)."""
+        return self._overview("ranged")
+
+    @property
+    def timeline_metrics(self) -> list[Metric]:
+        """The tiles over the whole span without the time range: what a pinned timeline draws."""
+        if self.scope.time is None or self.unranged is None:
+            return self.metrics
+        return self._overview("unranged")
+
+    def metrics_ready(self, pinned: bool = False) -> bool:
+        """Whether ``metrics`` (and, ``pinned``, ``timeline_metrics``) are computed already."""
+        want = "unranged" if pinned and self.scope.time is not None and self.unranged is not None else "ranged"
+        return "ranged" in self._metrics and want in self._metrics
+
+    def _overview(self, which: str) -> list[Metric]:
+        with self._lock:
+            if which not in self._metrics:
+                if which == "ranged":
+                    t = self.scope.time
+                    self._metrics[which] = overview(self.events, span=t and (t[0], t[1] - 1) or self.span)
+                else:
+                    assert self.unranged is not None
+                    self._metrics[which] = overview(self.unranged.events, span=self.span)
+            return self._metrics[which]
 
 
 Progress = Callable[[int, int | None], None]
@@ -148,21 +196,20 @@ def _sliced(base: Capture, whole: ScopeData, scope: Scope, masks: tuple[np.ndarr
     unranged = select(base, nums[unr], (("filter", scope.filter),)) if scope.filter else base
     capture = select(unranged, nums[mask], (("time", *scope.time),)) if scope.time is not None else unranged
     events = whole.events[mask].reset_index(drop=True)
-    syscalls = whole.syscalls[mask].reset_index(drop=True)
     pending = whole.info_pending
     seed_events(capture, events)
     if unranged is not capture:
         seed_events(unranged, whole.events[unr].reset_index(drop=True))
     times = whole.times[unr] if scope.time is not None else event_times(events)
-    metrics = overview(events, span=scope.time and (scope.time[0], scope.time[1] - 1) or span)
-    return ScopeData(scope, capture, events, syscalls, times, metrics, span, unranged=unranged,
-                     info_pending=pending)
+    return ScopeData(scope, capture, events, None, times, span, unranged=unranged, info_pending=pending,
+                     syscalls_cut=(whole.syscalls, mask))
 
 
 def build_scope(base: Capture, scope: Scope, span: tuple[int, int] | None, *, expected: int | None = None,
                 progress: Progress | None = None, cancelled: Callable[[], bool] | None = None,
                 whole: ScopeData | None = None) -> ScopeData:
-    """Narrow ``base`` to ``scope`` and compute its events, syscall list and overview tiles.
+    """Narrow ``base`` to ``scope`` and compute its events and syscall list (the overview tiles: when
+    ``whole`` is None, otherwise on first use of ``ScopeData.metrics``).
 
     ``span`` is the whole capture's ``(first, last)`` event time; None takes it from the events (use
     that for the unfiltered capture). ``whole`` (the unfiltered scope, once loaded) lets filters on
@@ -184,9 +231,12 @@ def build_scope(base: Capture, scope: Scope, span: tuple[int, int] | None, *, ex
     if span is None:
         real = times[times > 0]            # 0 is "no timestamp" (some metadata-like events carry it)
         span = (int(real.min()), int(real.max())) if len(real) else (0, 0)
-    metrics = overview(events, span=scope.time and (scope.time[0], scope.time[1] - 1) or span)
-    return ScopeData(scope, nar.capture, events, syscalls, times, metrics, span,
-                     seconds=time.monotonic() - t, unranged=nar.unranged, info_pending=pending)
+    data = ScopeData(scope, nar.capture, events, syscalls, times, span, unranged=nar.unranged,
+                     info_pending=pending)
+    if whole is None:
+        data.metrics        # the first load: the Overview tab shows first, its tiles come with the load
+    data.seconds = time.monotonic() - t
+    return data
 
 
 def compute_tab(data: ScopeData, tab: str) -> TabResult:

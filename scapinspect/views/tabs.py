@@ -119,6 +119,12 @@ class TableTab(Vertical):
                 self.focus_content()
 
     def _render_result(self, result: TabResult | None, note: Note) -> None:
+        if result is not None and result.state == "loading" and self.table.display:
+            # a new scope's table is on its way: the last one stays (its rows cannot be drilled into,
+            # see InspectApp._row_drill) with "computing..." in the status line; swapping in the note
+            # would move focus twice and restyle the tab for a table that usually lands ~50 ms later
+            self._status()
+            return
         if result is None or result.frame is None:
             self.table.display = False
             note.display = True
@@ -151,8 +157,12 @@ class TableTab(Vertical):
         r = self.result
         t = Text(no_wrap=True, overflow="ellipsis")
         t.append(self.spec.title, "bold")
-        if r is None or r.frame is None:
-            status.update(t)
+        if r is None or (r.frame is None and not self.table.display):
+            status.update(t, layout=False)        # one line, whatever it says
+            return
+        if r.frame is None:
+            t.append(f"  {visible(r.note)}", "dim")
+            status.update(t, layout=False)
             return
         table = self.table
         t.append(f"  {table.row_count:,} rows", "cyan")
@@ -163,7 +173,7 @@ class TableTab(Vertical):
             t.append(f"  find {visible(table.pattern)!r}: {table.match_count:,} matches (n/N)", "yellow")
         if self.spec.drill is not None:
             t.append("   Enter: drill down", "dim")
-        status.update(t)
+        status.update(t, layout=False)
 
 
 class StreamsTab(TableTab):

@@ -17,6 +17,7 @@ from .messages import (
     InfoProgress,
     LoadFailed,
     LoadProgress,
+    MetricsReady,
     ScopeReady,
     ScopeRejected,
     StreamReady,
@@ -65,8 +66,12 @@ def load(path: str, post: Post, worker: Worker) -> None:
 
 
 def build(base: Capture, scope: Scope, span: tuple[int, int] | None, expected: int | None, phase: str,
-          post: Post, worker: Worker, whole: ScopeData | None = None) -> None:
-    """Load one scope (session.build_scope) with progress; a bad filter becomes ScopeRejected."""
+          post: Post, worker: Worker, whole: ScopeData | None = None, show: str | None = None) -> None:
+    """Load one scope (session.build_scope) with progress; a bad filter becomes ScopeRejected.
+
+    ``show``: the tab the scope will be shown on (a tab key, or "overview"); its table (or the overview
+    tiles) is computed here too, before the scope is posted, so the screen changes once, from the old
+    table to the new one (a separate tab worker would have it drawn as "computing..." first)."""
     from .compute import Cancelled
     from .session import build_scope
     start = time.monotonic()
@@ -91,13 +96,24 @@ def build(base: Capture, scope: Scope, span: tuple[int, int] | None, expected: i
     except Exception as e:
         post(ScopeRejected(scope.key, f"{type(e).__name__}: {e}", 0))
         return
-    if not data.info_pending:
+    if not data.info_pending and show in (None, "syscalls"):
         # the Syscalls list is shown as the scope lands: its table plan is made here, not on screen
+        # (on another tab the app has it made in the background once that tab is up)
         from .catalog import TabResult
         from .tabs import prepare
         result = TabResult("ready", data.syscalls)
         prepare(result)
         data.tabs.setdefault("syscalls", result)
+    if show == "syscalls":
+        data.syscalls                   # (cut here, not on screen, also while evt.info is pending)
+    elif show == "overview":
+        data.metrics
+    elif show is not None and show != "syscalls" and not worker.is_cancelled:
+        from .session import compute_tab
+        from .tabs import prepare
+        result = compute_tab(data, show)
+        prepare(result)
+        data.tabs[show] = result
     post(ScopeReady(scope.key, data))
 
 
@@ -112,6 +128,14 @@ def tabs(data: ScopeData, keys: list[str], post: Post, worker: Worker) -> None:
             result = compute_tab(data, key)
             prepare(result)             # widths measured here, not when the tab is shown
             post(TabReady(data.key, key, result))
+
+
+def metrics(data: ScopeData, pinned: bool, post: Post) -> None:
+    """A scope's overview tiles (and, ``pinned`` under a time range, those the timeline draws)."""
+    data.metrics
+    if pinned:
+        data.timeline_metrics
+    post(MetricsReady(data.key))
 
 
 def follow(data: ScopeData, key: str, post: Post) -> None:
