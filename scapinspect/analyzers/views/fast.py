@@ -1526,13 +1526,19 @@ def _hidden_filter(base: _Base, side, df: pd.DataFrame, summ: _Summary, compiled
         per_kind.add("proc.ppid")
     if not fields <= per_kind or not len(summ.seen):
         return _hidden_filter_at(base, side, df, summ, compiled, th, np.arange(len(summ.seen)))
-    key = (th.hsnap + 1) * len(base.types.names) + summ.seen_types
-    if "thread.tid" in fields:
-        tcode, tuniq = pd.factorize(np.asarray(side.hidden.tid[summ.seen]).astype(np.int64))
-        key = key * max(len(tuniq), 1) + tcode
-    codes, uniq = pd.factorize(key)
-    first = np.empty(len(uniq), dtype=np.int64)
-    first[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)     # (the first event of each combination)
+    by_tid = "thread.tid" in fields
+
+    def combinations() -> tuple[np.ndarray, np.ndarray]:
+        key = (th.hsnap + 1) * len(base.types.names) + summ.seen_types
+        if by_tid:
+            tcode, tuniq = pd.factorize(np.asarray(side.hidden.tid[summ.seen]).astype(np.int64))
+            key = key * max(len(tuniq), 1) + tcode
+        codes, uniq = pd.factorize(key)
+        first = np.empty(len(uniq), dtype=np.int64)
+        first[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)     # (the first event of each combination)
+        return codes, first
+    # (the same for every filter of the capture: the TUI narrows one capture again and again)
+    codes, first = base.memo("hidden combinations" + (" by tid" if by_tid else ""), combinations)
     return _hidden_filter_at(base, side, df, summ, compiled, th, first)[codes]
 
 
@@ -1786,13 +1792,33 @@ def _memory(base: _Base, side, df, summ: _Summary) -> _Memory:
     return base.memo("memory", make)
 
 
+def _every_row(base: _Base, key: str, rows: np.ndarray, compute: Callable[[np.ndarray], _Vals]) -> _Vals:
+    """``compute(rows)`` (integers): when ``rows`` are a good part of the capture, computed for every
+    row once and kept (int32 when the values fit), so the narrowed captures after it (the TUI's filters
+    after its unfiltered tables) gather their rows instead of looking each one up again."""
+    full = base._cols.get(key)
+    if full is None and 4 * len(rows) >= base.n:
+        got = compute(np.arange(base.n))
+        vals = got.values
+        if len(vals) and np.iinfo(np.int32).min <= vals.min() and vals.max() <= np.iinfo(np.int32).max:
+            vals = vals.astype(np.int32)
+        full = base._cols[key] = _Vals(vals, got.valid)
+    if full is None:
+        return compute(rows)
+    return _Vals(full.values[rows].astype(np.int64), full.valid[rows])
+
+
 def _memory_rows(base: _Base, side, df, summ: _Summary, name: str, rows: np.ndarray) -> _Vals:
     """A memory or page-fault field of ``rows``: of the thread object each saw (missing: no thread)."""
     obj = getattr(side, "objects", None)
     if obj is None:
         raise _Fallback("the side data does not tell the thread objects")
-    ob = np.asarray(obj.tobj, dtype=np.int64)[rows]
-    return _Vals(_memory_values(base, side, df, summ, name, ob, 2 * rows + 1, _row_keys(base, df)[rows]), ob >= 0)
+
+    def compute(rows: np.ndarray) -> _Vals:
+        ob = np.asarray(obj.tobj, dtype=np.int64)[rows]
+        return _Vals(_memory_values(base, side, df, summ, name, ob, 2 * rows + 1, _row_keys(base, df)[rows]),
+                     ob >= 0)
+    return _every_row(base, f"rows {name}", rows, compute)
 
 
 def _memory_values(base: _Base, side, df, summ: _Summary, name: str, objects: np.ndarray, mkeys: np.ndarray,
@@ -1949,9 +1975,11 @@ def _snapshot_ints(base: _Base, name: str) -> np.ndarray:
 
 def _nthreads_rows(base: _Base, side, df, summ: _Summary, rows: np.ndarray) -> _Vals:
     """proc.nthreads of rows: the thread count of the row's process when the getter ran (no thread: missing)."""
-    ts = base.tsnap[rows]
-    pid = _snapshot_ints(base, "pid")[ts]
-    return _Vals(_table_log(base, side).nthreads(pid, _row_keys(base, df)[rows]), ts >= 0)
+    def compute(rows: np.ndarray) -> _Vals:
+        ts = base.tsnap[rows]
+        pid = _snapshot_ints(base, "pid")[ts]
+        return _Vals(_table_log(base, side).nthreads(pid, _row_keys(base, df)[rows]), ts >= 0)
+    return _every_row(base, "rows proc.nthreads", rows, compute)
 
 
 def _ppid_rows(base: _Base, side, df, summ: _Summary, rows: np.ndarray) -> _Vals:
