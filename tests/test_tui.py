@@ -796,12 +796,19 @@ async def test_overview_tiles_are_updated_in_place_as_filters_change_the_metrics
             if tab != "overview":       # the tiles follow when the Overview tab is shown
                 await show(pilot, "overview")
                 await settle(pilot)
+            # the whole capture's tiles keep their places; the numbers are the scope's (zero: none)
             metrics = app.data.metrics
-            want = [m.name for cat in CATEGORY_ORDER for m in metrics if m.category == cat]
+            totals = {m.name: m.total for m in metrics}
+            assert {m.name for m in metrics} <= {m.name for m in app.whole.metrics}
+            want = [m.name for cat in CATEGORY_ORDER for m in app.whole.metrics if m.category == cat]
             assert [t.metric.name for t in ov.tiles] == want, expr
+            assert [t.metric.total for t in ov.tiles] == [totals.get(n, 0) for n in want], expr
+            assert all(t.has_class("-empty") == (t.metric.total == 0) for t in ov.tiles)
+            metrics = app.whole.metrics
             cats = [c for c in CATEGORY_ORDER if any(m.category == c for m in metrics)]
-            assert [w.name for w in ov.children[::2]] == cats
-            assert all(isinstance(g, Grid) for g in ov.children[1::2])
+            shown = [w for w in ov.children if w.display]     # (categories a scope lacks: hidden)
+            assert [w.name for w in shown[::2]] == cats
+            assert all(isinstance(g, Grid) for g in shown[1::2])
             assert calls in ov.tiles                    # the same widget, new numbers
             assert calls.metric.total == len(app.data.events)
         await show(pilot, "overview")

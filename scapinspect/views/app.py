@@ -371,8 +371,11 @@ class InspectApp(App[None]):
         pinned = self.pinned is not None
         if data.metrics_ready(pinned):
             if self._tiles_of is not data:
+                from .overview import keep_places
                 self._tiles_of = data
-                self.overview_tab.metrics = data.metrics
+                whole = self.whole
+                self.overview_tab.metrics = data.metrics if whole is None or whole is data or \
+                    not whole.metrics_ready() else keep_places(data.metrics, whole.metrics)
             self._repin()
         elif self.active_tab == "overview" or pinned:
             self._metrics(data, pinned)

@@ -7,7 +7,7 @@ inspect-features.md §2; only those the events frame can answer).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -208,6 +208,15 @@ def overview(events: pd.DataFrame, *, buckets: int = BUCKETS,
             out.append(out_metric)
     out.extend(_categories(c, times, t0, t1, buckets))
     return out
+
+
+def keep_places(metrics: list[Metric], like: list[Metric]) -> list[Metric]:
+    """The tiles of ``like`` (the whole capture's) with the numbers of ``metrics`` (a filtered or
+    time-ranged part of it): a tile the part lacks (Inspect leaves out its excludable zero tiles) shows
+    zero, so filtering changes the numbers, not the tiles' places. Tiles only ``metrics`` has come last."""
+    got = {m.name: m for m in metrics}
+    out = [got.pop(m.name, None) or replace(m, total=0.0, timeline=np.zeros_like(m.timeline)) for m in like]
+    return out + [m for m in metrics if m.name in got]
 
 
 def _measure(r: _Rule, c: _Cols, mask: np.ndarray, times: np.ndarray, t0: int, t1: int,

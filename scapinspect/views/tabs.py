@@ -369,45 +369,51 @@ class OverviewTab(VerticalScroll):
 
     async def watch_metrics(self, metrics: list[Metric] | None) -> None:
         """New numbers into the tiles in place: a category's grid keeps its Tile widgets (each takes the
-        metric at its position), and only the tiles or categories that appear or go are mounted or
-        removed (remounting ~45 widgets and their CSS on every filter cost tens of ms)."""
+        metric at its position); tiles and categories a scope does not have are hidden, not removed,
+        and shown again by the next scope that has them (mounting and removing ~45 widgets and their
+        CSS on every filter cost tens of ms)."""
         if metrics is None:
             return
         groups = [(cat, ms) for cat in CATEGORY_ORDER if (ms := [m for m in metrics if m.category == cat])]
+        wanted = dict(groups)
         grids = {g.name: g for g in self.query_children(Grid)}
         titles = {t.name: t for t in self.query_children(".category-title")}
-        wanted = {cat for cat, _ in groups}
-        gone: list[Widget] = [w for cat, g in grids.items() if cat not in wanted for w in (titles.get(cat), g) if w]
         if not grids:
-            gone = list(self.children)          # the "waiting" note
+            await self.remove_children()            # the "waiting" note
+        focused = self.app.focused
+        keep = focused.metric.name if isinstance(focused, Tile) else None
+        shown = self.parent is not None and self.parent.display
+        hide: list[Widget] = [w for cat, g in grids.items() if cat not in wanted for w in (titles.get(cat), g) if w]
+        show: list[Widget] = []
         updates: list[tuple[Tile, Metric]] = []
         added: list[tuple[Grid, list[Tile]]] = []
         for cat, ms in groups:
             grid = grids.get(cat)
             if grid is None:
                 continue
+            show += [w for w in (titles.get(cat), grid) if w is not None]
             tiles = [t for t in grid.children if isinstance(t, Tile)]
-            updates += zip(tiles, ms, strict=False)      # the shorter: extra tiles go, new ones come
-            gone += tiles[len(ms):]
+            updates += zip(tiles, ms, strict=False)      # the shorter: extra tiles hide, new ones come
+            hide += tiles[len(ms):]
+            show += tiles[:len(ms)]
             if len(ms) > len(tiles):
                 added.append((grid, [Tile(m) for m in ms[len(tiles):]]))
-        focused = self.app.focused
-        keep = focused.metric.name if isinstance(focused, Tile) else None
-        shown = self.parent is not None and self.parent.display
-        if focused is not None and not shown and any(w in focused.ancestors_with_self for w in gone):
-            # removing the focused tile would move focus into this hidden pane and switch to it
+        if focused is not None and not shown and any(w in focused.ancestors_with_self for w in hide):
+            # hiding the focused tile would move focus into this hidden pane and switch to it
             self.screen.set_focus(None)
-        for parent in {w.parent for w in gone}:
-            if isinstance(parent, Widget):
-                await parent.remove_children([w for w in gone if w.parent is parent])
+        for w in hide:
+            w.display = False
         for tile, m in updates:
             tile.set_metric(m)
+        for w in show:
+            w.display = True
         for grid, new in added:
             await grid.mount_all(new)
         prev: Widget | None = None
-        for cat, ms in groups:
+        for cat in CATEGORY_ORDER:
             grid = grids.get(cat)
-            if grid is None:
+            if grid is None and cat in wanted:
+                ms = wanted[cat]
                 title = Static(Text(CATEGORY_TITLES[cat], "bold"), classes="category-title", name=cat)
                 grid = Grid(*(Tile(m) for m in ms), classes="tiles", name=cat)
                 if prev is None:
@@ -415,7 +421,7 @@ class OverviewTab(VerticalScroll):
                 else:
                     await self.mount(title, grid, after=prev)
                 self._columns(grid)
-            prev = grid
+            prev = grid or prev
         self.pinned(self._pin)
         if self.parent is not None and self.parent.display:
             # shown: keep the focused tile focused, and never leave focus behind in a hidden pane
@@ -439,7 +445,8 @@ class OverviewTab(VerticalScroll):
 
     @property
     def tiles(self) -> list[Tile]:
-        return list(self.query(Tile))
+        """The tiles shown (those of metrics the scope does not have are hidden)."""
+        return [t for t in self.query(Tile) if t.display and t.parent is not None and t.parent.display]
 
     def focus_first(self) -> None:
         """Focus the first tile now (not later, as Widget.focus does: by then the user may have
