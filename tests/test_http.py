@@ -221,3 +221,25 @@ def test_cli_bad_capture(cli, tmp_path):
     p.write_bytes(b"\n\r\r\n" + b"\0" * 3)
     res = cli(str(p))
     assert res.exit_code == 2 and res.output.startswith("inspect: ") and res.output.count("\n") == 1
+
+
+def test_a_narrowing_that_keeps_every_socket_row_gets_the_same_table_and_others_their_own():
+    """Capture.http keeps the tables it made per set of socket I/O rows: a narrowed capture with the
+    same rows (here: without failed calls, which move no bytes) gets a copy of its root's table, one
+    with fewer rows its own; both equal what a fresh capture computes."""
+    import pandas as pd
+    path = str(SAMPLES / "web_502.scap")
+    cap = Capture(path)
+    whole = cap.http()
+    assert len(whole)
+    same = cap.filter("evt.failed=false")
+    assert len(same.events) < len(cap.events)
+    pd.testing.assert_frame_equal(same.http(), whole)
+    pd.testing.assert_frame_equal(same.http(), Capture(path).filter("evt.failed=false").http())
+    part = cap.filter("proc.name=python3")
+    mine = part.http()
+    assert 0 < len(mine) < len(whole)
+    pd.testing.assert_frame_equal(mine, Capture(path).filter("proc.name=python3").http())
+    got = same.http()
+    got["url"] = "changed"                     # a copy: the kept table is not touched
+    assert not (cap.http()["url"] == "changed").any()

@@ -212,10 +212,9 @@ def io_frame(df: pd.DataFrame, side: Side, keep: np.ndarray | None, *, with_data
         # an I/O row the pass did not treat as fd-related: its fd is not in the snapshots
         return None
     fds = side.fd_rows
-    ftypes = _lookup([TYPE_NAMES.get(f[1]) for f in fds], 2)
+    ftypes = _fd_types(side)
     if fd_types is not None:
-        wanted = np.array([t in fd_types for t in ftypes.tolist()], dtype=bool)
-        m = wanted[fsnap]
+        m = np.isin(ftypes, list(fd_types))[fsnap]
         rows, res, fsnap = rows[m], res[m], fsnap[m]
     tsnap = side.tsnap[rows].astype(np.int64)
     types = io_types(side.table)
@@ -251,6 +250,22 @@ def io_frame(df: pd.DataFrame, side: Side, keep: np.ndarray | None, *, with_data
         "captured": pd.Series(captured, dtype="int64"),
         "data": pd.Series(data_arr, dtype="object"),
     }, columns=list(IO_COLUMNS))
+
+
+def _fd_types(side: Side) -> np.ndarray:
+    """The fd.type name of each fd snapshot (then two Nones, for snapshot ids -1 and -2)."""
+    return _lookup([TYPE_NAMES.get(f[1]) for f in side.fd_rows], 2)
+
+
+@_or_none
+def io_rows_of(df: pd.DataFrame, side: Side, keep: np.ndarray | None, fd_types: frozenset[str]) -> np.ndarray | None:
+    """The rows ``io_frame(df, side, keep, fd_types=fd_types)`` has (positions in ``df``), without
+    building it; None where io_frame gives None."""
+    rows, _ = io_rows(side, keep, df)
+    fsnap = side.fsnap[rows].astype(np.int64)
+    if (fsnap == -1).any():
+        return None
+    return rows[np.isin(_fd_types(side), list(fd_types))[fsnap]]
 
 
 def fill_data(frame: pd.DataFrame, side: Side, rows: np.ndarray) -> pd.DataFrame:
