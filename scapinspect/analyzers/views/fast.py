@@ -990,28 +990,33 @@ def _local_remote(local: bool, want_ip: bool) -> Callable:
         s = base.fsnap[rows]
         s = np.where(s >= 0, s, -1)
         ok = socks.ok[s]
-        is_local = socks.host_local[s]
-        cont, table, cids = _row_containers(base, side, summ, rows)
-        inside = np.flatnonzero(ok & (cont >= 0))
-        if len(inside):
-            memo = base.memo("is_local", dict)
-
-            def test(c: int, k: int, j: int) -> int:
-                key = (cids[c], k, j)
-                got = memo.get(key)
-                if got is None:
-                    got = memo[key] = int(_is_local(summ, k, cids[c], socks.sips[j]))
-                return got
-            got = _tuples([cont[inside], table[inside], s[inside]], test, False)
-            is_local = is_local.copy()
-            is_local[inside] = got.values.astype(bool)
-        use_src = is_local == local
+        use_src = _sources_local(base, side, summ)[rows] == local
         if want_ip:
             codes = np.where(use_src, socks.src[s], socks.dst[s])
             return _Vals(codes, ok & (codes >= 0), socks.labels)
         col = np.where(use_src, 0, 1)
         return _Vals(socks.ports[s, col], ok & socks.port_ok[s, col])
     return make
+
+
+def _sources_local(base: _Base, side, summ: _Summary) -> np.ndarray:
+    """Per row of the capture (once: the four fields and every narrowing read it): whether the source
+    end of its socket is local (ViewExtras.is_local, with the container table the row saw)."""
+    def make() -> np.ndarray:
+        socks = _sockets(base, summ)
+        rows = np.arange(base.n)
+        s = base.fsnap
+        s = np.where(s >= 0, s, -1)
+        is_local = socks.host_local[s]
+        cont, table, cids = _row_containers(base, side, summ, rows)
+        inside = np.flatnonzero(socks.ok[s] & (cont >= 0))
+        if len(inside):
+            got = _tuples([cont[inside], table[inside], s[inside]],
+                          lambda c, k, j: int(_is_local(summ, k, cids[c], socks.sips[j])), False)
+            is_local = is_local.copy()
+            is_local[inside] = got.values.astype(bool)
+        return is_local
+    return base.memo("sources local", make)
 
 
 def _is_local(summ: _Summary, k: int, cid: str | None, addr: bytes) -> bool:
