@@ -85,6 +85,7 @@ class ScopeData:
     extra: dict[str, pd.Series] = field(default_factory=dict)   # more columns of events, by field
     info_pending: bool = False        # the Syscalls list's evt.info comes later (compute.EventInfo)
     syscalls_cut: tuple[pd.DataFrame, np.ndarray] | None = None   # (whole list, rows): cut when first used
+    metrics_seconds: float = 0.0      # what computing ``metrics`` took
     _metrics: dict[str, list[Metric]] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -130,8 +131,9 @@ class ScopeData:
         with self._lock:
             if which not in self._metrics:
                 if which == "ranged":
-                    t = self.scope.time
+                    t, start = self.scope.time, time.monotonic()
                     self._metrics[which] = overview(self.events, span=t and (t[0], t[1] - 1) or self.span)
+                    self.metrics_seconds = time.monotonic() - start
                 else:
                     assert self.unranged is not None
                     self._metrics[which] = overview(self.unranged.events, span=self.span)
