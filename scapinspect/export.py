@@ -532,8 +532,8 @@ def write_subset(path: str | os.PathLike[str], out: str | os.PathLike[str] | IO[
     expr = filter.strip() if filter and filter.strip() else None
     if expr:
         # a bad filter fails before anything is read or written
-        from .filters.compile import compile_filter
-        compile_filter(expr, dialect="0.29" if mode == "0.29" else "head")
+        from .filters import compile_filter, dialect_for
+        compile_filter(expr, dialect=dialect_for(mode))
     day = None
     if isinstance(start, str) or isinstance(end, str):
         day = first_event_ts(src, strict=strict)

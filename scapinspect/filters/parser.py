@@ -29,6 +29,12 @@ _INDEX_RE = re.compile(r"\d+\Z")
 _SIMPLE_ESC = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "\\": "\\", "/": "/"}
 
 
+def dialect_for(compat: str | None) -> str:
+    """The filter dialect that reads filters as the sysdig a capture's output follows (its ``compat``
+    profile name: "0.29" for sysdig 0.29.3, anything else current libsinsp)."""
+    return "0.29" if compat == "0.29" else "head"
+
+
 def parse(text: str, *, dialect: str = "head") -> Node:
     """Parse a filter string into its syntax tree.
 

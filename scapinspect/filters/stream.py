@@ -9,6 +9,7 @@ import numpy as np
 from ..state.fields import FieldContext, getter
 from .compile import compile_filter
 from .errors import FilterError
+from .parser import dialect_for
 
 CHUNK = 4096
 
@@ -27,7 +28,7 @@ def iter_matching(stream, expr: str) -> Iterator:
     """Events of ``stream`` that ``expr`` accepts, as (num) in order; fields are evaluated in chunks
     with the state as it was right after each event."""
     from ..capture import to_frame
-    compiled = compile_filter(expr, dialect="0.29" if stream.prof.name == "0.29" else "head")
+    compiled = compile_filter(expr, dialect=dialect_for(stream.prof.name))
     cols = sorted(compiled.fields)
     getters = _getters(cols)
     nums: list[int] = []
@@ -54,7 +55,7 @@ def row_predicate(stream, expr: str):
     """accept(item) -> bool evaluating ``expr`` on one event at a time (for capture-filter semantics,
     where whether an event passes changes how the next ones are parsed)."""
     from .rowwise import compile_row
-    pred, cols = compile_row(expr, dialect="0.29" if stream.prof.name == "0.29" else "head")
+    pred, cols = compile_row(expr, dialect=dialect_for(stream.prof.name))
     table = {c: getter(c) for c in cols}
     missing = [c for c, g in table.items() if g is None]
     if missing:
@@ -83,7 +84,7 @@ class FilteredStream:
         self._make = make_stream
         self._s = make_stream()
         self.expr = expr
-        compile_filter(expr, dialect="0.29" if self._s.prof.name == "0.29" else "head")  # errors early
+        compile_filter(expr, dialect=dialect_for(self._s.prof.name))  # errors early
 
     def __getattr__(self, name):
         return getattr(self._s, name)
@@ -127,7 +128,7 @@ def frame_numbers(cap, expr: str) -> np.ndarray | None:
     fast loader (or too big to be) or the filter reads a field the frame lacks."""
     if not (cap.loadable and cap.fast_loaded):
         return None
-    compiled = compile_filter(expr, dialect="0.29" if cap.compat == "0.29" else "head")
+    compiled = compile_filter(expr, dialect=dialect_for(cap.compat))
     ev = cap.events
     if not all(f in ev.columns for f in compiled.fields):
         return None

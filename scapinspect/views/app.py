@@ -470,7 +470,7 @@ class InspectApp(App[None]):
         bar = self.filter_bar
         if text:
             try:
-                check_filter(text, "0.29" if self.base is not None and self.base.compat == "0.29" else "head")
+                check_filter(text, self.base.compat if self.base is not None else None)
             except FilterUnavailable as e:
                 bar.show_error(str(e), 0)
                 return

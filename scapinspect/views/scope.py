@@ -82,12 +82,13 @@ def quote(value: object) -> str:
     return '"' + "".join(out) + '"'
 
 
-def check_filter(expr: str, dialect: str = "head") -> None:  # noqa: A002
-    """Raise FilterError (a ValueError with ``.column``) if ``expr`` does not parse."""
+def check_filter(expr: str, compat: str | None = None) -> None:
+    """Raise FilterError (a ValueError with ``.column``) if ``expr`` does not parse (read as the sysdig
+    of a capture with ``compat`` reads it)."""
     try:
-        from ..filters import compile_filter
+        from ..filters import compile_filter, dialect_for
     except ImportError as e:     # pragma: no cover - the package exists, its parts may not
         raise FilterUnavailable(f"filters are not available yet ({e})") from e
-    compile_filter(expr, dialect=dialect)
+    compile_filter(expr, dialect=dialect_for(compat))
 
 

@@ -29,7 +29,8 @@ class Narrowed:
 
 
 def dialect(cap: Capture) -> str:
-    return "0.29" if cap.compat == "0.29" else "head"
+    from ..filters import dialect_for
+    return dialect_for(cap.compat)
 
 
 def apply_filter(cap: Capture, expr: str) -> Capture:
@@ -97,6 +98,10 @@ class ScopeData:
     def syscalls(self) -> pd.DataFrame:
         """The Syscalls list of this scope; a scope cut from the whole capture cuts its list on first
         use (a filter applied on another tab does not pay for it)."""
+        return self.cut_syscalls()
+
+    def cut_syscalls(self) -> pd.DataFrame:
+        """``syscalls``, cut now if it has not been (from a worker)."""
         with self._lock:
             if self.syscalls_frame is None:
                 assert self.syscalls_cut is not None
@@ -121,6 +126,12 @@ class ScopeData:
         if self.scope.time is None or self.unranged is None:
             return self.metrics
         return self._overview("unranged")
+
+    def compute_metrics(self, pinned: bool = False) -> None:
+        """Compute ``metrics`` now (and, ``pinned``, ``timeline_metrics``): from a worker."""
+        self._overview("ranged")
+        if pinned and self.scope.time is not None and self.unranged is not None:
+            self._overview("unranged")
 
     def metrics_ready(self, pinned: bool = False) -> bool:
         """Whether ``metrics`` (and, ``pinned``, ``timeline_metrics``) are computed already."""
@@ -236,7 +247,7 @@ def build_scope(base: Capture, scope: Scope, span: tuple[int, int] | None, *, ex
     data = ScopeData(scope, nar.capture, events, syscalls, times, span, unranged=nar.unranged,
                      info_pending=pending)
     if whole is None:
-        data.metrics        # the first load: the Overview tab shows first, its tiles come with the load
+        data.compute_metrics()      # the first load: the Overview tab shows first, its tiles come with it
     data.seconds = time.monotonic() - t
     return data
 

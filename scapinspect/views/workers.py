@@ -105,9 +105,9 @@ def build(base: Capture, scope: Scope, span: tuple[int, int] | None, expected: i
         prepare(result)
         data.tabs.setdefault("syscalls", result)
     if show == "syscalls":
-        data.syscalls                   # (cut here, not on screen, also while evt.info is pending)
+        data.cut_syscalls()             # (here, not on screen, also while evt.info is pending)
     elif show == "overview":
-        data.metrics
+        data.compute_metrics()
     elif show is not None and show != "syscalls" and not worker.is_cancelled:
         from .session import compute_tab
         from .tabs import prepare
@@ -132,9 +132,7 @@ def tabs(data: ScopeData, keys: list[str], post: Post, worker: Worker) -> None:
 
 def metrics(data: ScopeData, pinned: bool, post: Post) -> None:
     """A scope's overview tiles (and, ``pinned`` under a time range, those the timeline draws)."""
-    data.metrics
-    if pinned:
-        data.timeline_metrics
+    data.compute_metrics(pinned)
     post(MetricsReady(data.key))
 
 

@@ -17,7 +17,7 @@ import pandas as pd
 
 from ..._i64 import i64
 from ..._text import table_texts
-from ...filters import FilterError, compile_filter
+from ...filters import FilterError, compile_filter, dialect_for
 from ...filters import fields as ff
 from ...parsers import eventtable as et
 from ...parsers.reader import Event, ScapReader
@@ -97,7 +97,7 @@ def extract(cap, fields: list[str], flt: str | None, with_cpu: bool = False) -> 
 
 def _compile(cap, expr: str):
     """``expr`` compiled in the filter dialect of the capture's sysdig (0.29 or current)."""
-    return compile_filter(expr, dialect="0.29" if cap.compat == "0.29" else "head")
+    return compile_filter(expr, dialect=dialect_for(cap.compat))
 
 
 def eof_time(last_ts: int) -> int:
