@@ -465,6 +465,39 @@ async def test_drill_down_into_a_process_and_back(curl):
 
 @needs_curl
 @pytest.mark.asyncio
+async def test_a_table_being_computed_keeps_the_last_one_on_screen_and_refuses_row_actions(curl):
+    """While a tab's table for a new scope is computed, the last table stays (no note swapped in, focus
+    stays on it), its status line says so, and Enter does not drill into a row of the old scope."""
+    from scapinspect.views.catalog import TabResult
+    app = make(CURL)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await show(pilot, "processes")
+        widget = app.tab_widget("processes")
+        table = widget.table
+        before = rows(app, "processes")
+        assert before and app.focused is table
+        widget.result = TabResult.loading()
+        await pilot.pause()
+        assert table.display and app.focused is table and table.row_count == before
+        status = str(widget.query_one(".tab-status").render())
+        assert "computing" in status and "rows" not in status
+        notes = []
+        app.notify = lambda message, **kw: notes.append(message)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert not app.scope.drills and app.active_tab == "processes"
+        assert notes == ["the table is still being computed"]
+        widget.result = app.data.tabs["processes"]           # the table lands
+        await pilot.pause()
+        assert "rows" in str(widget.query_one(".tab-status").render())
+        await pilot.press("enter")
+        await settle(pilot)
+        assert len(app.scope.drills) == 1
+
+
+@needs_curl
+@pytest.mark.asyncio
 async def test_overview_tile_drills_into_its_view(curl):
     app = make(CURL)
     async with app.run_test(size=SIZE) as pilot:

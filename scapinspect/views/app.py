@@ -522,6 +522,13 @@ class InspectApp(App[None]):
             return None
         return drill_for(widget.spec, widget.table.frame, pos)
 
+    def _no_row(self, why: str) -> str:
+        """Why a row action does nothing: the table on screen is the last scope's while the new one is
+        computed (its rows belong to another filter), or there is no row."""
+        tab = self.active_tab
+        result = None if tab == "overview" else self.tab_widget(tab).result
+        return "the table is still being computed" if result is not None and result.state == "loading" else why
+
     def action_drill(self) -> None:
         focused = self.focused
         if isinstance(focused, Tile):
@@ -530,7 +537,7 @@ class InspectApp(App[None]):
             return
         target = self._row_drill()
         if target is None:
-            self.notify("nothing to drill into here", severity="warning", timeout=3)
+            self.notify(self._no_row("nothing to drill into here"), severity="warning", timeout=3)
             return
         self.drill_to(*target)
 
@@ -541,7 +548,7 @@ class InspectApp(App[None]):
             return
         found = self._row_drill()
         if found is None:
-            self.notify("no row to follow", severity="warning", timeout=3)
+            self.notify(self._no_row("no row to follow"), severity="warning", timeout=3)
             return
         self.drill_to(target, found[1], found[2])
 
