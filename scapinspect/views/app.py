@@ -93,6 +93,7 @@ class InspectApp(App[None]):
         self._shown_scope = Scope()
         self._pending: set[tuple] = set()
         self._busy = workers.Busy()
+        self._foreground = workers.Foreground()     # what the user waits for; background work yields
         self.event_info: EventInfo | None = None   # the Syscalls list's evt.info, filling in the background
         self._frozen = 0
         self._tiles_of: ScopeData | None = None    # whose metrics the Overview tiles show
@@ -177,21 +178,27 @@ class InspectApp(App[None]):
     @work(thread=True, exclusive=True, group="scope", exit_on_error=False, description="narrow to a scope")
     def _narrow(self, base: Capture, scope: Scope, span: tuple[int, int], whole: ScopeData | None,
                 show: str | None = None) -> None:
-        with self._busy:
+        with self._busy, self._foreground:
             workers.build(base, scope, span, base.info.events, "filtering", self.post_message,
                           get_current_worker(), whole, show)
 
-    def _compute(self, data: ScopeData, tabs: list[str], group: str) -> None:
+    def _compute(self, data: ScopeData, tabs: list[str], group: str, background: bool = False) -> None:
+        """Compute ``tabs`` in a worker: for the user (the visible tab), or in the ``background``
+        (yielding to the user's work)."""
         def run() -> None:
             with self._busy:
-                workers.tabs(data, tabs, self.post_message, get_current_worker())
+                if background:
+                    workers.tabs(data, tabs, self.post_message, get_current_worker(), self._foreground)
+                    return
+                with self._foreground:
+                    workers.tabs(data, tabs, self.post_message, get_current_worker())
         self.run_worker(run, thread=True, group=group, exclusive=True, exit_on_error=False,
                         name=f"{group}: {', '.join(tabs)}")
 
     def _fill_info(self, info: EventInfo) -> None:
         def run() -> None:
             with self._busy:
-                workers.event_info(info, self.post_message, get_current_worker())
+                workers.event_info(info, self.post_message, get_current_worker(), self._foreground)
         self.run_worker(run, thread=True, group="event-info", exclusive=True, exit_on_error=False,
                         name="evt.info")
 
@@ -204,19 +211,20 @@ class InspectApp(App[None]):
         def run() -> None:
             from .tabs import prepare
             with self._busy:
+                self._foreground.wait(lambda: False)
                 prepare(result)
         self.run_worker(run, thread=True, group="prepare", exit_on_error=False, name="table plan")
 
     def _metrics(self, data: ScopeData, pinned: bool) -> None:
         def run() -> None:
-            with self._busy:
+            with self._busy, self._foreground:
                 workers.metrics(data, pinned, self.post_message)
         self.run_worker(run, thread=True, group="metrics", exclusive=True, exit_on_error=False,
                         name="overview tiles")
 
     def _follow(self, data: ScopeData, key: str) -> None:
         def run() -> None:
-            with self._busy:
+            with self._busy, self._foreground:
                 workers.follow(data, key, self.post_message)
         self.run_worker(run, thread=True, group="follow", exclusive=True, exit_on_error=False, name="follow")
 
@@ -258,7 +266,7 @@ class InspectApp(App[None]):
                 self.call_after_refresh(self._focus_tab, self.active_tab)
                 self._compute(message.data, [self.result_key(t.id) for t in TABS
                                              if t.source not in ("overview", "syscalls")
-                                             and t.id != self.active_tab], "prefetch")
+                                             and t.id != self.active_tab], "prefetch", background=True)
         elif first and self.base is not None:
             self._show(message.data)
             self._narrow(self.base, self.scope, message.data.span, message.data,

@@ -52,6 +52,43 @@ class Busy:
             self.count -= 1
 
 
+class Foreground:
+    """Work the user is waiting for (a new scope, the visible tab, the tiles, a followed stream): while
+    any runs, background work (the prefetch of hidden tabs, evt.info, table plans) waits at its next
+    safe point. Python threads share one interpreter lock, so a filter applied while the prefetch runs
+    would otherwise take several times as long."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._lock = threading.Lock()
+        self._idle = threading.Event()
+        self._idle.set()
+
+    def __enter__(self) -> Foreground:
+        with self._lock:
+            self._count += 1
+            self._idle.clear()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        with self._lock:
+            self._count -= 1
+            if self._count == 0:
+                self._idle.set()
+
+    @property
+    def busy(self) -> bool:
+        return not self._idle.is_set()
+
+    def wait(self, cancelled: Callable[[], bool], limit: float = 10.0) -> None:
+        """Return once no foreground work runs, ``cancelled()`` turns true, or after ``limit`` seconds
+        (background work must not starve for good)."""
+        end = time.monotonic() + limit
+        while not self._idle.wait(0.05):
+            if cancelled() or time.monotonic() > end:
+                return
+
+
 def load(path: str, post: Post, worker: Worker) -> None:
     """Open the capture, post its facts, then load the unfiltered scope."""
     try:
@@ -117,11 +154,14 @@ def build(base: Capture, scope: Scope, span: tuple[int, int] | None, expected: i
     post(ScopeReady(scope.key, data))
 
 
-def tabs(data: ScopeData, keys: list[str], post: Post, worker: Worker) -> None:
-    """Compute tab tables one after the other (skipping those already there)."""
+def tabs(data: ScopeData, keys: list[str], post: Post, worker: Worker, yield_to: Foreground | None = None) -> None:
+    """Compute tab tables one after the other (skipping those already there); in the background
+    (``yield_to``), each waits while foreground work runs."""
     from .session import compute_tab
     from .tabs import prepare
     for key in keys:
+        if yield_to is not None:
+            yield_to.wait(lambda: worker.is_cancelled)
         if worker.is_cancelled:
             return
         if key not in data.tabs:
@@ -148,7 +188,12 @@ def follow(data: ScopeData, key: str, post: Post) -> None:
     post(StreamReady(data.key, key, chunks, err))
 
 
-def event_info(info: EventInfo, post: Post, worker: Worker) -> None:
-    """Render the Syscalls list's evt.info in the background, posting progress as it goes."""
-    if info.fill(lambda: worker.is_cancelled, lambda done: post(InfoProgress(done))):
+def event_info(info: EventInfo, post: Post, worker: Worker, yield_to: Foreground | None = None) -> None:
+    """Render the Syscalls list's evt.info in the background, posting progress as it goes (pausing
+    while ``yield_to`` has foreground work)."""
+    def cancelled() -> bool:
+        if yield_to is not None and yield_to.busy:
+            yield_to.wait(lambda: worker.is_cancelled)
+        return worker.is_cancelled
+    if info.fill(cancelled, lambda done: post(InfoProgress(done))):
         post(InfoProgress(info.filled, complete=True))

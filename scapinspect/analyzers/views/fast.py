@@ -54,6 +54,7 @@ reference path.
 """
 from __future__ import annotations
 
+import threading
 import time
 import weakref
 from collections.abc import Callable
@@ -253,20 +254,28 @@ class _Base:
         self.fsnap = side.fsnap.astype(np.int64)
         self._summary: _Summary | None = None
         self._cols: dict[str, object] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._locks_lock = threading.Lock()
         self.thread_rows = side.thread_rows
         self.fd_rows = side.fd_rows
 
     def summary(self, side, df: pd.DataFrame) -> _Summary:
         """The capture's _Summary (computed on first use)."""
         if self._summary is None:
-            self._summary = _hidden_summary(self, side, df)
+            self._summary = self.memo("summary", lambda: _hidden_summary(self, side, df))
         return self._summary
 
     def memo(self, key: str, make: Callable[[], object]):
-        """A full-frame array computed once per capture."""
+        """A full-frame array computed once per capture: a second thread asking while the first
+        computes it waits for that (the TUI's workers ask for the same ones at once)."""
         got = self._cols.get(key)
         if got is None:
-            got = self._cols[key] = make()
+            with self._locks_lock:
+                lock = self._locks.setdefault(key, threading.Lock())
+            with lock:
+                got = self._cols.get(key)
+                if got is None:
+                    got = self._cols[key] = make()
         return got
 
     # per fd snapshot ---------------------------------------------------------------------------------
@@ -1801,13 +1810,15 @@ def _every_row(base: _Base, key: str, rows: np.ndarray, compute: Callable[[np.nd
     """``compute(rows)`` (integers): when ``rows`` are a good part of the capture, computed for every
     row once and kept (int32 when the values fit), so the narrowed captures after it (the TUI's filters
     after its unfiltered tables) gather their rows instead of looking each one up again."""
-    full = base._cols.get(key)
-    if full is None and 4 * len(rows) >= base.n:
+    def every() -> _Vals:
         got = compute(np.arange(base.n))
         vals = got.values
         if len(vals) and np.iinfo(np.int32).min <= vals.min() and vals.max() <= np.iinfo(np.int32).max:
             vals = vals.astype(np.int32)
-        full = base._cols[key] = _Vals(vals, got.valid)
+        return _Vals(vals, got.valid)
+    full = base._cols.get(key)
+    if full is None and 4 * len(rows) >= base.n:
+        full = base.memo(key, every)
     if full is None:
         return compute(rows)
     return _Vals(full.values[rows].astype(np.int64), full.valid[rows])
