@@ -862,3 +862,25 @@ def test_timeline_histogram_is_computed_once_per_data(monkeypatch):
     t.set_events(times.copy(), (0, 999), None)
     t.values()
     assert len(calls) == 2
+
+
+def test_background_work_waits_while_the_user_waits_for_something():
+    import threading
+
+    from scapinspect.views.workers import Foreground
+    fg = Foreground()
+    done = []
+    bg = threading.Thread(target=lambda: (fg.wait(lambda: False), done.append("background")))
+    with fg:
+        with fg:                                    # nested foreground work: idle only when all end
+            bg.start()
+            bg.join(0.2)
+            assert bg.is_alive() and fg.busy
+        bg.join(0.2)
+        assert bg.is_alive()
+        done.append("foreground")
+    bg.join(5)
+    assert done == ["foreground", "background"] and not fg.busy
+    with fg:                                        # never for good: cancelled, or the time limit
+        fg.wait(lambda: True)
+        fg.wait(lambda: False, limit=0.1)

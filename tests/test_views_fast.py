@@ -516,3 +516,25 @@ def test_thread_views_on_narrowed_captures() -> None:
                 assert _assert_same(cap, name, containers=containers) is None
             assert _assert_same(cap, name, filter="evt.failed=true") is None
             assert _assert_same(cap, name, filter="thread.pfminor>100") is None
+
+
+def test_a_per_capture_memo_is_computed_once_when_threads_ask_at_once():
+    import threading
+    import time
+
+    from scapinspect.analyzers.views.fast import _Base
+    base = object.__new__(_Base)
+    base._cols, base._locks, base._locks_lock = {}, {}, threading.Lock()
+    calls = []
+
+    def make():
+        calls.append(1)
+        time.sleep(0.1)
+        return len(calls)
+    got = []
+    threads = [threading.Thread(target=lambda: got.append(base.memo("k", make))) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(5)
+    assert calls == [1] and got == [1, 1, 1, 1]
