@@ -148,6 +148,7 @@ class Capture:
         if self._parent is not None:
             return self._parent._all_events
         from . import cache as index
+        facts = self.__dict__.pop("_load_facts", None)          # (Capture.load(info=True))
         if self._cache_entry is not None and (df := index.read(self._cache_entry)) is not None:
             self.warnings = self._cache_entry.warnings
             return df
@@ -155,20 +156,26 @@ class Capture:
         ident = index.identity(self.path) if self.cache else None   # of the bytes the load reads
         try:
             df = load_events(self.path, compat=self.compat, strict=self.strict, fallback=False,
-                             progress=self.__dict__.pop("_load_progress", None))
+                             progress=self.__dict__.pop("_load_progress", None), facts_out=facts)
         except Unsupported:
             return None
+        if facts and "info" not in self.__dict__:
+            self.__dict__["info"] = self._info_of(facts["section"], facts["events"], facts["first"],
+                                                  facts["last"], facts["counts"])
         if ident is not None:
             index.store(self.path, ident, df, self.compat, self._detected, self.warnings, self.cache)
         return df
 
-    def load(self, progress: Callable[[int, int], None] | None = None) -> Capture:
+    def load(self, progress: Callable[[int, int], None] | None = None, *, info: bool = False) -> Capture:
         """Run the fast load now (``cap.events`` does it when first asked), telling ``progress(done,
         total)`` how far it is in events of the file; returns the capture. A capture the fast loader
-        cannot read (``fast_loaded`` False) is replayed when ``events`` is first asked for."""
+        cannot read (``fast_loaded`` False) is replayed when ``events`` is first asked for.
+        ``info``: ``info`` is wanted too: taken from the load's own walk of the file, not a second one."""
         root = self._root
         if "_all_events" not in root.__dict__:
             root.__dict__["_load_progress"] = progress
+            if info and "info" not in root.__dict__:
+                root.__dict__["_load_facts"] = {}
         _ = root._all_events
         return self
 
@@ -213,11 +220,17 @@ class Capture:
         the file allows it, else one pass of the reference reader)."""
         from .fastpath import Unsupported
         from .fastpath.loader import facts
-        info = CaptureInfo(self.path, self.compat)
+        if self._parent is not None:
+            return self._root.info
         try:
-            sec, info.events, info.first_ts, info.last_ts, info.counts = facts(self.path, self.strict)
+            return self._info_of(*facts(self.path, self.strict))
         except Unsupported:
-            return self._read_info(info)
+            return self._read_info(CaptureInfo(self.path, self.compat))
+
+    def _info_of(self, sec: Section, events: int, first: int | None, last: int | None,
+                 counts: dict[str, int]) -> CaptureInfo:
+        info = CaptureInfo(self.path, self.compat)
+        info.events, info.first_ts, info.last_ts, info.counts = events, first, last, counts
         if sec.machine is not None:
             info.hostname = sec.machine.hostname
         return info

@@ -170,3 +170,20 @@ def test_integer_parameters_of_any_width_read_as_the_reader_reads_them(signed):
     vals, ok = p.ints(np.arange(len(widths)), 0, signed)
     assert ok.all()
     assert vals.tolist() == i64([as_int(raw[:w], signed) for w in widths])
+
+
+def test_load_with_info_takes_the_facts_from_its_own_walk(monkeypatch):
+    """Capture.load(info=True) (the TUI's load) fills ``info`` from the load's walk of the file: the
+    same facts a fresh capture's ``info`` reads, without walking the file a second time."""
+    from scapinspect.capture import Capture
+    from scapinspect.fastpath import loader
+    path = str(Path(__file__).resolve().parents[1] / "sample_captures" / "web_502.scap")
+    want = vars(Capture(path).info)
+    cap = Capture(path, cache=False)
+
+    def no_second_walk(*a, **kw):
+        raise AssertionError("info walked the file again")
+    monkeypatch.setattr(loader, "facts", no_second_walk)
+    cap.load(info=True)
+    assert vars(cap.info) == want and want["events"] > 0
+    assert vars(cap.filter("evt.type=open").info) == want          # a narrowing's info is its file's

@@ -42,15 +42,18 @@ DETECT_EVENTS = 20000
 
 
 def load_events(path: str, *, compat: str | None = None, strict: bool = False,
-                fallback: bool = True, progress: Progress | None = None) -> pd.DataFrame:
+                fallback: bool = True, progress: Progress | None = None,
+                facts_out: dict | None = None) -> pd.DataFrame:
     """The events sysdig prints, one row each, with capture.DEFAULT_COLUMNS (and evt.time).
 
     ``compat`` is "0.29" or "0.41" (detected from the capture when None), as in ``Capture``.
     ``progress(done, total)`` is told now and then how far the load is, in events of the file.
+    ``facts_out``, a dict, gets what ``facts`` returns (keys section, events, first, last, counts)
+    from the load's own walk, when the fast loader reads the file.
     """
     try:
         with _collector_paused():
-            return _load(str(path), compat, strict, progress)
+            return _load(str(path), compat, strict, progress, facts_out)
     except Unsupported:
         if not fallback:
             raise
@@ -89,25 +92,30 @@ def facts(path: str, strict: bool = False) -> tuple[Section, int, int | None, in
     reader = ScapReader(str(path), strict=strict)
     try:
         sec, _, b, p = _framed(reader)
-        keep = np.flatnonzero(p.keep)
-        counts: dict[str, int] = {}
-        unknown = len(p.keep) - len(keep)
-        if unknown:
-            counts["unknown_events"] = unknown
-        known = np.array([len(e.params) for e in reader.table.events], dtype=np.int64)
-        n = p.nparams[keep].astype(np.int64)
-        extra = int((n > known[b.etype[keep]]).sum())
-        if extra:
-            counts["extra_params"] = extra
-        empty = _zero_lengths(p, keep, n)
-        if empty:
-            counts["empty_params"] = empty
-        ts = b.ts[keep]
-        first = int(ts[0]) if len(ts) else None
-        last = int(ts[-1]) if len(ts) else None
-        return sec, len(keep), first, last, counts
+        return (sec, *_facts(reader, b, p))
     finally:
         reader.close()
+
+
+def _facts(reader: ScapReader, b: Blocks, p: Params) -> tuple[int, int | None, int | None, dict[str, int]]:
+    """``facts`` but the section, from a framed capture."""
+    keep = np.flatnonzero(p.keep)
+    counts: dict[str, int] = {}
+    unknown = len(p.keep) - len(keep)
+    if unknown:
+        counts["unknown_events"] = unknown
+    known = np.array([len(e.params) for e in reader.table.events], dtype=np.int64)
+    n = p.nparams[keep].astype(np.int64)
+    extra = int((n > known[b.etype[keep]]).sum())
+    if extra:
+        counts["extra_params"] = extra
+    empty = _zero_lengths(p, keep, n)
+    if empty:
+        counts["empty_params"] = empty
+    ts = b.ts[keep]
+    first = int(ts[0]) if len(ts) else None
+    last = int(ts[-1]) if len(ts) else None
+    return len(keep), first, last, counts
 
 
 def _zero_lengths(p: Params, idx: np.ndarray, n: np.ndarray) -> int:
@@ -169,10 +177,14 @@ Progress = Callable[[int, int], None]
 _BEFORE_PASS, _PASS = 0.3, 0.6
 
 
-def _load(path: str, compat: str | None, strict: bool, progress: Progress | None = None) -> pd.DataFrame:
+def _load(path: str, compat: str | None, strict: bool, progress: Progress | None = None,
+          facts_out: dict | None = None) -> pd.DataFrame:
     reader = ScapReader(path, strict=strict)
     try:
         sec, v, b, p = _framed(reader)
+        if facts_out is not None:
+            facts_out.update(zip(("section", "events", "first", "last", "counts"), (sec, *_facts(reader, b, p)),
+                                 strict=True))
         total = len(b.etype)
         b.elen = b.nparams = None     # framed: no longer needed
         if compat is None:

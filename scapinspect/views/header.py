@@ -105,8 +105,9 @@ class LoadBar(Horizontal):
         else:
             bar.update(total=None)
         eta_s = f", ETA {eta:.0f}s" if eta is not None else ""
-        self.query_one("#load-label", Static).update(
-            Text(f" {phase}: event {done:,}{f' of {total:,}' if total else ''}, {rate:,.0f} events/s{eta_s}"))
+        label = f" {phase}" if not done and not total else \
+            f" {phase}: event {done:,}{f' of {total:,}' if total else ''}, {rate:,.0f} events/s{eta_s}"
+        self.query_one("#load-label", Static).update(Text(label))
 
     def hide(self) -> None:
         self.remove_class("-busy")

@@ -90,16 +90,34 @@ class Foreground:
 
 
 def load(path: str, post: Post, worker: Worker) -> None:
-    """Open the capture, post its facts, then load the unfiltered scope."""
+    """Load the capture (its facts come from the load's own walk of the file: a second walk of a big
+    file took seconds), post them, then the unfiltered scope."""
     try:
+        import os
+
         from ..capture import Capture
+        from .text import human
         base = Capture(path)
+        post(LoadProgress(f"reading {human(os.path.getsize(path), 'B')}", 0, None, 0.0, None))
+        base.load(_reporter("reading events", post), info=True)
         info = base.info
     except Exception as e:        # missing file, not a capture: say so, the app stays open
         post(LoadFailed(f"{type(e).__name__}: {e}"))
         return
     post(CaptureOpened(base, info))
     build(base, Scope(), None, info.events, "reading events", post, worker)
+
+
+def _reporter(phase: str, post: Post) -> Callable[[int, int | None], None]:
+    """A progress(done, total) that posts LoadProgress with the rate and the time left."""
+    start = time.monotonic()
+
+    def progress(done: int, total: int | None) -> None:
+        el = time.monotonic() - start
+        rate = done / el if el > 0 else 0.0
+        eta = (total - done) / rate if total and rate and total > done else None
+        post(LoadProgress(phase, done, total, rate, eta))
+    return progress
 
 
 def build(base: Capture, scope: Scope, span: tuple[int, int] | None, expected: int | None, phase: str,
@@ -111,16 +129,8 @@ def build(base: Capture, scope: Scope, span: tuple[int, int] | None, expected: i
     table to the new one (a separate tab worker would have it drawn as "computing..." first)."""
     from .compute import Cancelled
     from .session import build_scope
-    start = time.monotonic()
-
-    def progress(done: int, total: int | None) -> None:
-        el = time.monotonic() - start
-        rate = done / el if el > 0 else 0.0
-        eta = (total - done) / rate if total and rate and total > done else None
-        post(LoadProgress(phase, done, total, rate, eta))
-
     try:
-        data = build_scope(base, scope, span, expected=expected, progress=progress,
+        data = build_scope(base, scope, span, expected=expected, progress=_reporter(phase, post),
                            cancelled=lambda: worker.is_cancelled, whole=whole)
     except Cancelled:
         return
