@@ -884,3 +884,22 @@ def test_background_work_waits_while_the_user_waits_for_something():
     with fg:                                        # never for good: cancelled, or the time limit
         fg.wait(lambda: True)
         fg.wait(lambda: False, limit=0.1)
+
+
+@needs_curl
+@pytest.mark.asyncio
+async def test_tiles_landing_as_the_app_closes_are_dropped_not_raised(curl):
+    """q as the capture lands: the overview's tiles arrive for a tab that is no longer mounted (a
+    MountError traceback on quit before)."""
+    from scapinspect.views.overview import overview
+    from scapinspect.views.tabs import OverviewTab
+    tab = OverviewTab()
+    await tab.watch_metrics(overview(curl.events))
+    assert not tab.children
+    app = make(CURL)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        ov = app.overview_tab
+        await ov.remove()                            # as the app's shutdown does
+        await ov.watch_metrics(app.data.metrics)
+        await pilot.press("q")

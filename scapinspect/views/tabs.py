@@ -16,7 +16,7 @@ from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
 from textual.events import Key
 from textual.message import Message
 from textual.reactive import reactive
-from textual.widget import Widget
+from textual.widget import MountError, Widget
 from textual.widgets import OptionList, RichLog, Static, TabbedContent, TabPane
 from textual.widgets._tabbed_content import ContentTabs
 from textual.widgets.option_list import Option
@@ -371,9 +371,17 @@ class OverviewTab(VerticalScroll):
         """New numbers into the tiles in place: a category's grid keeps its Tile widgets (each takes the
         metric at its position); tiles and categories a scope does not have are hidden, not removed,
         and shown again by the next scope that has them (mounting and removing ~45 widgets and their
-        CSS on every filter cost tens of ms)."""
-        if metrics is None:
+        CSS on every filter cost tens of ms). The app may be closing meanwhile (q as the capture
+        lands): then the tiles are left as they are."""
+        if metrics is None or not self.is_attached:
             return
+        try:
+            await self._show_metrics(metrics)
+        except MountError:
+            if self.is_attached:                    # (detached: the app is closing)
+                raise
+
+    async def _show_metrics(self, metrics: list[Metric]) -> None:
         groups = [(cat, ms) for cat in CATEGORY_ORDER if (ms := [m for m in metrics if m.category == cat])]
         wanted = dict(groups)
         grids = {g.name: g for g in self.query_children(Grid)}
