@@ -1830,11 +1830,16 @@ def _memory_rows(base: _Base, side, df, summ: _Summary, name: str, rows: np.ndar
     if obj is None:
         raise _Fallback("the side data does not tell the thread objects")
 
+    attr, scale, main_only = _MEMORY_FIELDS[name]
+    # the field of the same counter in its own unit (KB, a count): kept once for both units, and small
+    unit = next(f for f, (a, sc, m) in _MEMORY_FIELDS.items() if a == attr and sc == 1 and m == main_only)
+
     def compute(rows: np.ndarray) -> _Vals:
         ob = np.asarray(obj.tobj, dtype=np.int64)[rows]
-        return _Vals(_memory_values(base, side, df, summ, name, ob, 2 * rows + 1, _row_keys(base, df)[rows]),
+        return _Vals(_memory_values(base, side, df, summ, unit, ob, 2 * rows + 1, _row_keys(base, df)[rows]),
                      ob >= 0)
-    return _every_row(base, f"rows {name}", rows, compute)
+    got = _every_row(base, f"rows {unit}", rows, compute)
+    return got if scale == 1 else _Vals(got.values * scale, got.valid)
 
 
 def _memory_values(base: _Base, side, df, summ: _Summary, name: str, objects: np.ndarray, mkeys: np.ndarray,
