@@ -495,6 +495,20 @@ def test_a_filtered_capture_shows_what_csysdig_shows_with_its_filter(flt: str) -
         assert _assert_same(narrowed, name) is None
 
 
+def test_narrowed_views_after_the_whole_capture_gather_what_it_kept() -> None:
+    """The whole capture's views keep per-row counters (memory, thread counts, local ends of sockets)
+    that later narrowings gather (the TUI's filters after its unfiltered tables): those views still
+    equal the reference replay."""
+    for root in (_cap(SAMPLES / "shell_session.scap"), _cap(SAMPLES / "web_502.scap")):
+        for name in [*THREAD_VIEWS, "connections"]:
+            view_result(root, name)
+        raw = root.events["evt.rawtime"].astype("int64")
+        for cap in (root.filter("evt.type=read or evt.type=write"), root.filter("proc.name contains s"),
+                    root.between(int(raw.iloc[10]), int(raw.iloc[len(raw) // 2]))):
+            for name in [*THREAD_VIEWS, "connections"]:
+                assert _assert_same(cap, name) is None, name
+
+
 def test_a_time_range_keeps_the_hidden_and_end_of_file_events_inside_it() -> None:
     root = _cap(SAMPLES / "shell_session.scap")
     raw = root.events["evt.rawtime"].astype("int64")
