@@ -903,3 +903,22 @@ async def test_tiles_landing_as_the_app_closes_are_dropped_not_raised(curl):
         await ov.remove()                            # as the app's shutdown does
         await ov.watch_metrics(app.data.metrics)
         await pilot.press("q")
+
+
+@pytest.mark.asyncio
+async def test_load_bar_tells_events_bytes_rate_and_time_left():
+    from textual.app import App
+
+    from scapinspect.views.header import LoadBar
+
+    class Host(App):
+        def compose(self):
+            yield LoadBar()
+    async with Host().run_test() as pilot:
+        bar = pilot.app.query_one(LoadBar)
+        bar.file_size = 600_000_000
+        bar.show("reading 600.0MB (framing the events)", 0, None, 0.0, None)
+        assert str(bar.query_one("#load-label").render()) == " reading 600.0MB (framing the events)"
+        bar.show("reading events", 250_000, 1_000_000, 500_000.0, 1.5)
+        label = str(bar.query_one("#load-label").render())
+        assert "event 250,000 of 1,000,000 (~150.0MB of 600.0MB), 500,000 events/s, ETA 2s" in label

@@ -121,6 +121,10 @@ class InspectApp(App[None]):
 
     def on_mount(self) -> None:
         self.sub_title = visible(self.path)
+        try:
+            self.query_one(LoadBar).file_size = os.path.getsize(self.path)
+        except OSError:
+            pass                            # (the load says what is wrong with the path)
         self._load(self.path)
 
     # -- typed accessors -----------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Footer, ProgressBar, Static
 
-from .text import date_clock, duration, visible
+from .text import date_clock, duration, human, visible
 
 if TYPE_CHECKING:
     from textual.screen import Screen
@@ -84,7 +84,11 @@ class CaptureHeader(Static):
 
 
 class LoadBar(Horizontal):
-    """Progress of a load: events read, rate, ETA. Hidden when idle."""
+    """Progress of a load: events and (about) bytes read, rate, ETA. Hidden when idle. ``file_size`` is
+    the capture file's size in bytes (0: unknown); the bytes read are estimated from the share of the
+    events read."""
+
+    file_size = 0
 
     DEFAULT_CSS = """
     LoadBar { height: 1; display: none; }
@@ -105,8 +109,10 @@ class LoadBar(Horizontal):
         else:
             bar.update(total=None)
         eta_s = f", ETA {eta:.0f}s" if eta is not None else ""
+        size = self.file_size
+        read = f" (~{human(size * min(done, total) / total, 'B')} of {human(size, 'B')})" if total and size else ""
         label = f" {phase}" if not done and not total else \
-            f" {phase}: event {done:,}{f' of {total:,}' if total else ''}, {rate:,.0f} events/s{eta_s}"
+            f" {phase}: event {done:,}{f' of {total:,}' if total else ''}{read}, {rate:,.0f} events/s{eta_s}"
         self.query_one("#load-label", Static).update(Text(label))
 
     def hide(self) -> None:

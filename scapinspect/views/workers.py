@@ -98,7 +98,8 @@ def load(path: str, post: Post, worker: Worker) -> None:
         from ..capture import Capture
         from .text import human
         base = Capture(path)
-        post(LoadProgress(f"reading {human(os.path.getsize(path), 'B')}", 0, None, 0.0, None))
+        post(LoadProgress(f"reading {human(os.path.getsize(path), 'B')} (framing the events)", 0, None, 0.0,
+                          None))
         base.load(_reporter("reading events", post), info=True)
         info = base.info
     except Exception as e:        # missing file, not a capture: say so, the app stays open
