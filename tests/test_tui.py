@@ -559,6 +559,34 @@ async def test_space_pins_a_tile_timeline(curl):
 
 @needs_curl
 @pytest.mark.asyncio
+async def test_a_pinned_timeline_follows_filters_on_other_tabs_and_ignores_the_time_range(curl):
+    """The tiles of a filtered scope are computed when seen: a pinned tile's timeline is seen at the
+    bottom of every tab, so it follows a filter applied on the Syscalls tab; under a time range it
+    still spans the whole capture (the filter only), as Inspect's bottom timelines do."""
+    expr = "evt.type=read or evt.type=write"
+    app = make(CURL)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        tile = next(t for t in app.overview_tab.tiles if t.metric.name == "System Calls")
+        tile.focus()
+        await pilot.pause()
+        await pilot.press("space")
+        await pilot.pause()
+        assert sum(app.timeline.values()) == len(curl.events)
+        await show(pilot, "syscalls")
+        await pilot.press("s", *expr, "enter")
+        await settle(pilot)
+        narrowed = curl.filter(expr)
+        assert app.timeline.label == "System Calls"
+        assert sum(app.timeline.values()) == len(narrowed.events) < len(curl.events)
+        await pilot.press("t", *["right"] * 5, *["shift+right"] * 40, "enter")
+        await settle(pilot)
+        assert app.scope.time is not None and rows(app, "syscalls") < len(narrowed.events)
+        assert sum(app.timeline.values()) == len(narrowed.events)
+
+
+@needs_curl
+@pytest.mark.asyncio
 async def test_io_streams_payload_modes_and_follow(curl):
     io = curl.io_streams()
     app = make(CURL)
