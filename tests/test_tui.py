@@ -950,3 +950,26 @@ async def test_load_bar_tells_events_bytes_rate_and_time_left():
         bar.show("reading events", 250_000, 1_000_000, 500_000.0, 1.5)
         label = str(bar.query_one("#load-label").render())
         assert "event 250,000 of 1,000,000 (~150.0MB of 600.0MB), 500,000 events/s, ETA 2s" in label
+
+
+def test_a_pending_full_collection_runs_only_while_the_user_is_idle(monkeypatch):
+    import time as _time
+
+    from scapinspect.views import app as app_mod
+    ran = []
+    counts = [(0, 0, 5)]
+    monkeypatch.setattr(app_mod.gc, "collect", lambda *a: ran.append(1))
+    monkeypatch.setattr(app_mod.gc, "get_count", lambda: counts[0])
+    app = make(CURL)
+    app._collect_when_idle()                      # still loading (nothing frozen): never
+    app._frozen = 1
+    app._last_input = _time.monotonic()
+    app._collect_when_idle()                      # a key was just pressed
+    assert ran == []
+    app._last_input -= 2 * app_mod.IDLE_GC
+    counts[0] = (0, 0, 1)
+    app._collect_when_idle()                      # idle, but nothing piled up
+    assert ran == []
+    counts[0] = (0, 0, 5)
+    app._collect_when_idle()
+    assert ran == [1]
