@@ -538,17 +538,23 @@ async def test_time_range_narrows_every_tab_and_resets(curl):
         assert app.scope.time is None and rows(app, "syscalls") == len(curl.events)
 
 
+async def pin(pilot, name: str):
+    """Focus the overview tile ``name`` and press Space (pins its timeline, or unpins it); the tile."""
+    tile = next(t for t in pilot.app.overview_tab.tiles if t.metric.name == name)
+    tile.focus()
+    await pilot.pause()
+    await pilot.press("space")
+    await pilot.pause()
+    return tile
+
+
 @needs_curl
 @pytest.mark.asyncio
 async def test_space_pins_a_tile_timeline(curl):
     app = make(CURL)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        tile = next(t for t in app.overview_tab.tiles if t.metric.name == "Net Bytes In")
-        tile.focus()
-        await pilot.pause()
-        await pilot.press("space")
-        await pilot.pause()
+        tile = await pin(pilot, "Net Bytes In")
         assert app.pinned == "Net Bytes In" and app.timeline.label == "Net Bytes In"
         assert tile.has_class("-pinned")
         assert sum(app.timeline.values()) == tile.metric.total
@@ -567,11 +573,7 @@ async def test_a_pinned_timeline_follows_filters_on_other_tabs_and_ignores_the_t
     app = make(CURL)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        tile = next(t for t in app.overview_tab.tiles if t.metric.name == "System Calls")
-        tile.focus()
-        await pilot.pause()
-        await pilot.press("space")
-        await pilot.pause()
+        await pin(pilot, "System Calls")
         assert sum(app.timeline.values()) == len(curl.events)
         await show(pilot, "syscalls")
         await pilot.press("s", *expr, "enter")
