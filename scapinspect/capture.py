@@ -416,18 +416,18 @@ class Capture:
         payloads read): the rows http_frame reads. The table depends on those rows only, so a capture
         narrowed without dropping any of them (``fd.type=ipv4``, a filter on failed calls, the TUI's
         scopes) gets the table already made for the same rows (the last few kept per file)."""
-        from .analyzers.fast_io import io_frame, io_rows_of
+        from .analyzers.fast_io import io_frame, io_selection
         from .analyzers.http import SOCKET_TYPES, http_frame
         side = self._side()
-        rows = None if side is None else \
-            io_rows_of(self._all_events, side, self._kept_positions(), frozenset(SOCKET_TYPES))
-        if rows is not None:
-            key = hashlib.blake2b(rows.tobytes(), digest_size=16).digest()
+        sel = None if side is None else \
+            io_selection(self._all_events, side, self._kept_positions(), fd_types=frozenset(SOCKET_TYPES))
+        if sel is not None:
+            key = hashlib.blake2b(sel.rows.tobytes(), digest_size=16).digest()
             with _MADE_LOCK:
                 made = self._root.__dict__.setdefault("_http_tables", OrderedDict())
                 got = made.get(key)
             if got is None:
-                io = io_frame(self._all_events, side, None, rows=rows)
+                io = io_frame(self._all_events, side, None, selection=sel)
                 if io is not None:
                     got = http_frame(io)
                     with _MADE_LOCK:

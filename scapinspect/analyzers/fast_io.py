@@ -191,17 +191,18 @@ def _or_none(fn: Callable) -> Callable:
     return wrapper
 
 
-@_or_none
-def io_frame(df: pd.DataFrame, side: Side, keep: np.ndarray | None, *, with_data: bool = True,
-             rows: np.ndarray | None = None, fd_types: frozenset[str] | None = None) -> pd.DataFrame | None:
-    """``io_events_frame`` of the capture whose whole frame is ``df`` (with side data ``side``),
-    narrowed to the rows ``keep`` marks; None when a row is outside what the snapshots describe.
+@dataclass
+class IoRows:
+    """The rows an ``io_frame`` is made of (positions in the whole frame), their ``res``, fd snapshot
+    and fd.type name."""
+    rows: np.ndarray
+    res: np.ndarray
+    fsnap: np.ndarray
+    ftype: np.ndarray
 
-    ``with_data`` False leaves ``data`` empty (b"") and ``captured`` 0, for callers that select rows
-    first and fetch payloads after (``fill_data``); ``rows`` may be passed precomputed (from
-    ``io_rows``; then ``keep`` is ignored); ``fd_types`` keeps only the rows whose ``fd.type`` is one
-    of those names (what ``http_frame`` reads: it skips the payloads of the other rows).
-    """
+
+def _select(df: pd.DataFrame, side: Side, keep: np.ndarray | None, rows: np.ndarray | None,
+            fd_types: frozenset[str] | None) -> IoRows | None:
     if rows is None:
         rows, res = io_rows(side, keep, df)
     else:
@@ -211,11 +212,38 @@ def io_frame(df: pd.DataFrame, side: Side, keep: np.ndarray | None, *, with_data
     if (fsnap == -1).any():
         # an I/O row the pass did not treat as fd-related: its fd is not in the snapshots
         return None
-    fds = side.fd_rows
-    ftypes = _fd_types(side)
+    ftypes = _lookup([TYPE_NAMES.get(f[1]) for f in side.fd_rows], 2)
     if fd_types is not None:
         m = np.isin(ftypes, list(fd_types))[fsnap]
         rows, res, fsnap = rows[m], res[m], fsnap[m]
+    return IoRows(rows, res, fsnap, ftypes[fsnap])
+
+
+@_or_none
+def io_selection(df: pd.DataFrame, side: Side, keep: np.ndarray | None, *, rows: np.ndarray | None = None,
+                 fd_types: frozenset[str] | None = None) -> IoRows | None:
+    """The rows ``io_frame`` with the same arguments is made of, without building it (None where it
+    gives None); ``io_frame(..., selection=...)`` then builds it from them."""
+    return _select(df, side, keep, rows, fd_types)
+
+
+@_or_none
+def io_frame(df: pd.DataFrame, side: Side, keep: np.ndarray | None, *, with_data: bool = True,
+             rows: np.ndarray | None = None, fd_types: frozenset[str] | None = None,
+             selection: IoRows | None = None) -> pd.DataFrame | None:
+    """``io_events_frame`` of the capture whose whole frame is ``df`` (with side data ``side``),
+    narrowed to the rows ``keep`` marks; None when a row is outside what the snapshots describe.
+
+    ``with_data`` False leaves ``data`` empty (b"") and ``captured`` 0, for callers that select rows
+    first and fetch payloads after (``fill_data``); ``rows`` may be passed precomputed (from
+    ``io_rows``; then ``keep`` is ignored); ``fd_types`` keeps only the rows whose ``fd.type`` is one
+    of those names (what ``http_frame`` reads: it skips the payloads of the other rows);
+    ``selection`` (``io_selection``'s) stands for all three.
+    """
+    sel = selection if selection is not None else _select(df, side, keep, rows, fd_types)
+    if sel is None:
+        return None
+    rows, res, fsnap = sel.rows, sel.res, sel.fsnap
     tsnap = side.tsnap[rows].astype(np.int64)
     types = io_types(side.table)
     etype = side.etype[rows].astype(np.int64)
@@ -223,8 +251,7 @@ def io_frame(df: pd.DataFrame, side: Side, keep: np.ndarray | None, *, with_data
     comm = _lookup([t[1] for t in threads], 1)[tsnap]
     pid_v = np.array(i64([t[0] for t in threads] + [0]), dtype=np.int64)[tsnap]
     has_t = tsnap >= 0
-    fname = _lookup([f[0] for f in fds], 2)[fsnap]
-    ftype = ftypes[fsnap]
+    fname = _lookup([f[0] for f in side.fd_rows], 2)[fsnap]
     fdnum = df["fd.num"].to_numpy(dtype=np.int64, na_value=-1)[rows]
     fdnum = np.where(has_t, fdnum, -1)
     ts = df["evt.rawtime"].to_numpy(dtype=np.int64)[rows]
@@ -244,28 +271,12 @@ def io_frame(df: pd.DataFrame, side: Side, keep: np.ndarray | None, *, with_data
         "proc.pid": pd.Series(pd.arrays.IntegerArray(pid_v, ~has_t)),
         "thread.tid": pd.Series(tid, dtype="int64"),
         "fd.num": pd.Series(fdnum, dtype="int64"),
-        "fd.type": pd.Series(ftype, dtype="object"),
+        "fd.type": pd.Series(sel.ftype, dtype="object"),
         "fd.name": pd.Series(fname, dtype="object"),
         "res": pd.Series(res, dtype="int64"),
         "captured": pd.Series(captured, dtype="int64"),
         "data": pd.Series(data_arr, dtype="object"),
     }, columns=list(IO_COLUMNS))
-
-
-def _fd_types(side: Side) -> np.ndarray:
-    """The fd.type name of each fd snapshot (then two Nones, for snapshot ids -1 and -2)."""
-    return _lookup([TYPE_NAMES.get(f[1]) for f in side.fd_rows], 2)
-
-
-@_or_none
-def io_rows_of(df: pd.DataFrame, side: Side, keep: np.ndarray | None, fd_types: frozenset[str]) -> np.ndarray | None:
-    """The rows ``io_frame(df, side, keep, fd_types=fd_types)`` has (positions in ``df``), without
-    building it; None where io_frame gives None."""
-    rows, _ = io_rows(side, keep, df)
-    fsnap = side.fsnap[rows].astype(np.int64)
-    if (fsnap == -1).any():
-        return None
-    return rows[np.isin(_fd_types(side), list(fd_types))[fsnap]]
 
 
 def fill_data(frame: pd.DataFrame, side: Side, rows: np.ndarray) -> pd.DataFrame:
@@ -296,5 +307,5 @@ def follow_frame(df: pd.DataFrame, side: Side, keep: np.ndarray | None,
     return fill_data(meta.iloc[idx], side, rows[idx])
 
 
-__all__ = ["io_frame", "io_rows", "row_params", "framed_ints", "rawres", "res_ints", "rawres_index", "follow_frame",
+__all__ = ["io_frame", "io_selection", "IoRows", "io_rows", "row_params", "framed_ints", "rawres", "res_ints", "rawres_index", "follow_frame",
            "fill_data", "io_types", "IoTypes"]
