@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from textual.worker import Worker
 
     from ..capture import Capture
+    from .catalog import TabResult
     from .compute import EventInfo
     from .session import ScopeData
 
@@ -144,41 +145,36 @@ def build(base: Capture, scope: Scope, span: tuple[int, int] | None, expected: i
     except Exception as e:
         post(ScopeRejected(scope.key, f"{type(e).__name__}: {e}", 0))
         return
-    if not data.info_pending and show in (None, "syscalls"):
-        # the Syscalls list is shown as the scope lands: its table plan is made here, not on screen
-        # (on another tab the app has it made in the background once that tab is up)
-        from .catalog import TabResult
-        from .tabs import prepare
-        result = TabResult("ready", data.syscalls)
-        prepare(result)
-        data.tabs.setdefault("syscalls", result)
-    if show == "syscalls":
-        data.cut_syscalls()             # (here, not on screen, also while evt.info is pending)
-    elif show == "overview":
+    key = "syscalls" if show is None else show      # (the load: the Syscalls list shows as it lands)
+    if key == "overview":
         data.compute_metrics()
-    elif show is not None and show != "syscalls" and not worker.is_cancelled:
-        from .session import compute_tab
-        from .tabs import prepare
-        result = compute_tab(data, show)
-        prepare(result)
-        data.tabs[show] = result
+    elif key == "syscalls" and data.info_pending:
+        data.cut_syscalls()             # (here, not on screen; the app adds the evt.info still to come)
+    elif (key == "syscalls" or not worker.is_cancelled) and key not in data.tabs:
+        data.tabs[key] = _table(data, key)
     post(ScopeReady(scope.key, data))
 
 
 def tabs(data: ScopeData, keys: list[str], post: Post, worker: Worker, yield_to: Foreground | None = None) -> None:
     """Compute tab tables one after the other (skipping those already there); in the background
     (``yield_to``), each waits while foreground work runs."""
-    from .session import compute_tab
-    from .tabs import prepare
     for key in keys:
         if yield_to is not None:
             yield_to.wait(lambda: worker.is_cancelled)
         if worker.is_cancelled:
             return
         if key not in data.tabs:
-            result = compute_tab(data, key)
-            prepare(result)             # widths measured here, not when the tab is shown
-            post(TabReady(data.key, key, result))
+            post(TabReady(data.key, key, _table(data, key)))
+
+
+def _table(data: ScopeData, key: str) -> TabResult:
+    """The table of tab ``key`` (session.compute_tab) with its plan made: widths measured here, in the
+    worker, not when the tab is shown."""
+    from .session import compute_tab
+    from .tabs import prepare
+    result = compute_tab(data, key)
+    prepare(result)
+    return result
 
 
 def metrics(data: ScopeData, pinned: bool, post: Post) -> None:
