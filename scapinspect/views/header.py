@@ -45,9 +45,11 @@ class CaptureHeader(Static):
         self.filtering = busy
         self._update()
 
+    _shown_text: Text | None = None
+
     def _update(self) -> None:
         text = self._text()
-        old = getattr(self, "_shown_text", None)
+        old = self._shown_text
         if text == old:
             return
         self._shown_text = text

@@ -121,22 +121,25 @@ class ScopeData:
         return self._overview("ranged")
 
     @property
+    def _timeline_tiles(self) -> str:
+        """Which tiles a pinned timeline draws: the time range's own, or without it (over the whole
+        span) when the scope has one."""
+        return "ranged" if self.scope.time is None or self.unranged is None else "unranged"
+
+    @property
     def timeline_metrics(self) -> list[Metric]:
         """The tiles over the whole span without the time range: what a pinned timeline draws."""
-        if self.scope.time is None or self.unranged is None:
-            return self.metrics
-        return self._overview("unranged")
+        return self._overview(self._timeline_tiles)
 
     def compute_metrics(self, pinned: bool = False) -> None:
         """Compute ``metrics`` now (and, ``pinned``, ``timeline_metrics``): from a worker."""
         self._overview("ranged")
-        if pinned and self.scope.time is not None and self.unranged is not None:
-            self._overview("unranged")
+        if pinned:
+            self._overview(self._timeline_tiles)
 
     def metrics_ready(self, pinned: bool = False) -> bool:
         """Whether ``metrics`` (and, ``pinned``, ``timeline_metrics``) are computed already."""
-        want = "unranged" if pinned and self.scope.time is not None and self.unranged is not None else "ranged"
-        return "ranged" in self._metrics and want in self._metrics
+        return "ranged" in self._metrics and (not pinned or self._timeline_tiles in self._metrics)
 
     def _overview(self, which: str) -> list[Metric]:
         with self._lock:
