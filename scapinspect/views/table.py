@@ -150,9 +150,7 @@ class FrameTable(ScrollView, can_focus=True):
 
     def __init__(self, **kw) -> None:
         super().__init__(**kw)
-        self.frame: pd.DataFrame | None = None
-        self._layout = EMPTY
-        self._getters: list[Callable[[int], str]] = []
+        self._layout = EMPTY                # the plan on screen: frame, cell getters, widths
         self._order: Any = ()               # display row -> frame position (numpy array once set)
         self._rank: np.ndarray | None = None
         self.sort_column: int | None = None
@@ -165,6 +163,11 @@ class FrameTable(ScrollView, can_focus=True):
         self._styles: dict[str, Style] = {}     # rich styles by component ("" = the widget's own)
 
     # -- data ------------------------------------------------------------------------------------
+    @property
+    def frame(self) -> pd.DataFrame | None:
+        """The frame on screen (a plain 0..n-1 index), None before one is."""
+        return self._layout.frame
+
     @property
     def row_count(self) -> int:
         return len(self._order)
@@ -198,8 +201,6 @@ class FrameTable(ScrollView, can_focus=True):
         """Show the frame of ``plan`` (see ``set_frame``)."""
         import numpy as np
         self._generation += 1
-        self.frame = plan.frame
-        self._getters = plan.getters
         self._layout = plan
         cols = plan.columns
         self._order = np.arange(len(self.frame), dtype=np.int64)
@@ -292,7 +293,7 @@ class FrameTable(ScrollView, can_focus=True):
             style = style + self._style("frame-table--match")
         if is_cursor:
             style = style + self._style("frame-table--cursor" if self.has_focus else "frame-table--cursor-blur")
-        strip = self._cells([g(pos) for g in self._getters], style)
+        strip = self._cells([g(pos) for g in self._layout.getters], style)
         self._cache[key] = strip
         return strip
 
