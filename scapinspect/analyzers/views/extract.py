@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -80,7 +81,8 @@ def extract(cap, fields: list[str], flt: str | None, with_cpu: bool = False) -> 
         frame = _filter_frame({f: values[_FILTER_PREFIX + f] for f in filter_fields})
         mask = np.asarray(compiled.mask(frame), dtype=bool)
     pos, ts, cvals = cand
-    narrow = narrowing_mask(cap, len(pos), lambda f: cvals[_NARROW_PREFIX + f], np.asarray(ts, dtype=np.int64))
+    narrow = narrowing_mask(cap, len(pos), lambda: np.asarray(ts, dtype=np.int64),
+                            passes_on(lambda f: cvals[_NARROW_PREFIX + f]))
     if narrow is not None and n:
         mask = np.ones(n, dtype=bool) if mask is None else mask.copy()
         mask[np.asarray(pos, dtype=np.int64)[~narrow]] = False
@@ -105,27 +107,36 @@ def eof_time(last_ts: int) -> int:
     return last_ts - last_ts % ONE_S - 1
 
 
-def narrowing_mask(cap, count: int, values: Callable[[str], list], ts: np.ndarray) -> np.ndarray | None:
+def narrowing_mask(cap, count: int, ts: Callable[[], np.ndarray],
+                   passes: Callable[[Any], np.ndarray]) -> np.ndarray | None:
     """Which of ``count`` events that are not rows of the frame (hidden events, end-of-file events)
     pass the filters and time ranges a narrowed capture was narrowed by (Capture._narrowing), as
-    csysdig tests every event it is given against its filter; ``values(field)``: the events' values
-    of a filter field, ``ts`` their times. None when the capture was not narrowed."""
+    csysdig tests every event it is given against its filter: ``ts()`` gives their times (asked only
+    for a time range), ``passes(compiled)`` which of them pass a compiled filter. None when the capture
+    was not narrowed."""
     steps = getattr(cap, "_narrowing", ())
     if not steps:
         return None
     keep = np.ones(count, dtype=bool)
+    times = None
     for step in steps:
         if step[0] == "time":
+            times = ts() if times is None else times
             t0, t1 = step[1], step[2]
             if t0 is not None:
-                keep &= ts >= t0
+                keep &= times >= t0
             if t1 is not None:
-                keep &= ts < t1
+                keep &= times < t1
         elif count:
-            compiled = _compile(cap, step[1])
-            frame = _filter_frame({f: table_texts(values(f)) for f in sorted(compiled.fields)})
-            keep &= np.asarray(compiled.mask(frame), dtype=bool)
+            keep &= np.asarray(passes(_compile(cap, step[1])), dtype=bool)
     return keep
+
+
+def passes_on(values: Callable[[str], list]) -> Callable[[Any], np.ndarray]:
+    """``narrowing_mask``'s ``passes`` for events whose filter field values ``values(field)`` gives."""
+    def passes(compiled) -> np.ndarray:
+        return compiled.mask(_filter_frame({f: table_texts(values(f)) for f in sorted(compiled.fields)}))
+    return passes
 
 
 def _filter_getter(name: str) -> Callable:

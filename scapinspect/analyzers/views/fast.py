@@ -81,7 +81,7 @@ from ...state.tracking import CONTAINER_E, CONTAINER_JSON_EVENTS, CONTAINER_TYPE
 from ..fast_io import framed_ints, row_params
 from . import aggregate as ag
 from .definitions import AVG, LIST, MAX, NONE, SUM, TIME_AVG, Column, View
-from .extract import ONE_S, SYSDIGEVENT_X, _compile, _filter_frame, narrowing_mask
+from .extract import ONE_S, SYSDIGEVENT_X, _compile, _filter_frame, narrowing_mask, passes_on
 from .fieldinfo import CHARBUF, DOUBLE, IPADDR, UNSIGNED_BITS, field_type
 from .fields import CPU_FIELDS, PROCINFO_E
 from .table import Rows, finish_rows
@@ -508,7 +508,8 @@ def _view_rows(cap, side, df: pd.DataFrame, view: View, layout: tuple[Column, ..
         hidden, hat = _hidden_thread_values(base, side, df, summ, fields, None if keep is None else rows, hkeep)
         plan = _Spread(len(rows), hat)
     if eof is not None and eof.count and narrowed and cap._narrowing:
-        narrow = narrowing_mask(cap, eof.count, eof.values, np.full(eof.count, eof.ts, dtype=np.int64))
+        narrow = narrowing_mask(cap, eof.count, lambda: np.full(eof.count, eof.ts, dtype=np.int64),
+                                passes_on(eof.values))
         eof_keep = narrow if eof_keep is None else eof_keep & narrow
     tail: list[list] = [[] for _ in fields]
     if eof is not None and eof.count:
@@ -556,23 +557,9 @@ def _with_hidden(base: _Base, summ: _Summary, view: View, layout: tuple[Column, 
 def _hidden_narrowing(cap, base: _Base, side, df, summ: _Summary) -> np.ndarray | None:
     """Which hidden events views see a narrowed capture keeps: those its filters and time ranges
     select (Capture._narrowing); None when it does not say how it was narrowed."""
-    steps = getattr(cap, "_narrowing", ())
-    if not steps:
-        return None
     seen = summ.seen
-    keep = np.ones(len(seen), dtype=bool)
-    ts = None
-    for step in steps:
-        if step[0] == "time":
-            if ts is None:
-                ts = np.asarray(side.hidden.ts[seen]).astype(np.int64)
-            if step[1] is not None:
-                keep &= ts >= step[1]
-            if step[2] is not None:
-                keep &= ts < step[2]
-        else:
-            keep &= _hidden_filter(base, side, df, summ, _compile(cap, step[1]))
-    return keep
+    return narrowing_mask(cap, len(seen), lambda: np.asarray(side.hidden.ts[seen]).astype(np.int64),
+                          lambda compiled: _hidden_filter(base, side, df, summ, compiled))
 
 
 def _hidden_field(types: _Types, view: View, layout: tuple[Column, ...], name: str,
